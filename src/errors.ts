@@ -1,0 +1,64 @@
+/**
+ * Every error the client raises or reports is an `AuthedSocketError` with a stable `code`, so callers can `switch`
+ * on it instead of matching messages.
+ */
+
+export type AuthedSocketErrorCode =
+  | "ERR_INVALID_OPTION"
+  | "ERR_UNAUTHORIZED"
+  | "ERR_REFRESH_FAILED"
+  | "ERR_REFRESH_TIMEOUT"
+  | "ERR_INVALID_TOKEN"
+  | "ERR_AUTH_REJECTED"
+  | "ERR_FORBIDDEN"
+  | "ERR_REVOKED"
+  | "ERR_CLOSED"
+  | "ERR_LOGGED_OUT"
+  | "ERR_WAIT_TIMEOUT";
+
+export class AuthedSocketError extends Error {
+  override name = "AuthedSocketError";
+  readonly code: AuthedSocketErrorCode;
+
+  constructor(code: AuthedSocketErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/**
+ * Throw this from `refresh` (or `getToken`) to say the session is over — the refresh token was rejected, the user
+ * must sign in again. The client moves to `logged_out("refresh_rejected")` and stops reconnecting.
+ *
+ * @example
+ * ```ts
+ * refresh: async () => {
+ *   const res = await fetch("/refresh", { method: "POST", credentials: "include" });
+ *   if (res.status === 401) throw new UnauthorizedError("refresh token rejected");
+ *   return (await res.json()).accessToken;
+ * }
+ * ```
+ */
+export class UnauthorizedError extends AuthedSocketError {
+  override name = "UnauthorizedError";
+  constructor(message = "The session is no longer authorized", options?: { cause?: unknown }) {
+    super("ERR_UNAUTHORIZED", message, options);
+  }
+}
+
+/** A refresh attempt failed for a reason that may pass (network, 5xx, timeout, a malformed answer). */
+export class RefreshError extends AuthedSocketError {
+  override name = "RefreshError";
+  constructor(
+    code: "ERR_REFRESH_FAILED" | "ERR_REFRESH_TIMEOUT" | "ERR_INVALID_TOKEN",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** True for errors raised by this SDK; narrows to `AuthedSocketError` so `code` can be switched on. */
+export function isAuthedSocketError(value: unknown): value is AuthedSocketError {
+  return value instanceof AuthedSocketError;
+}

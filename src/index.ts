@@ -1,0 +1,2 @@
+export type { AuthedSocketErrorCode } from "./errors.js";
+export { AuthedSocketError, isAuthedSocketError, RefreshError, UnauthorizedError } from "./errors.js";

@@ -1,0 +1,87 @@
+/**
+ * The wire contract between the client and `authed-socket/server`. Both sides import these names so a rename can
+ * never make them drift apart. Nothing here touches a socket.
+ */
+
+/** Codes a server puts on `connect_error` (`err.data.code`) to say why a handshake was refused. */
+export const HandshakeErrorCode = {
+  /** No token in the handshake: the client should obtain one and retry. */
+  TokenMissing: "TOKEN_MISSING",
+  /** The token did not verify (signature, issuer, audience, malformed): refresh and retry. */
+  TokenInvalid: "TOKEN_INVALID",
+  /** The token verified but has expired: refresh and retry. */
+  TokenExpired: "TOKEN_EXPIRED",
+  /** The token is fine but the user may not connect here: fatal, a refresh will not help. */
+  Forbidden: "FORBIDDEN",
+  /** The server could not verify right now (e.g. a JWKS fetch failed): retry later with the same token. */
+  Unavailable: "UNAVAILABLE",
+} as const;
+
+export type HandshakeErrorCode = (typeof HandshakeErrorCode)[keyof typeof HandshakeErrorCode];
+
+/** Codes an in-band refresh can be refused with (`auth:refresh` ack `{ ok: false, code }`). */
+export type InBandRefreshErrorCode =
+  | "TOKEN_MISSING"
+  | "TOKEN_INVALID"
+  | "TOKEN_EXPIRED"
+  | "FORBIDDEN"
+  | "UNAVAILABLE"
+  | "SUBJECT_MISMATCH";
+
+/** Event names of the protocol. Reserved: applications should not emit these themselves. */
+export const ProtocolEvent = {
+  /** S→C: the handshake was accepted; `inBand: true` advertises `auth:refresh`. */
+  Ready: "auth:ready",
+  /** C→S with ack: rotate the token on the live connection. */
+  Refresh: "auth:refresh",
+  /** S→C: the server asks for a refresh now. */
+  Expiring: "auth:expiring",
+  /** S→C: the token ran out past the grace period; a disconnect follows. */
+  Expired: "auth:expired",
+  /** S→C: the session is over; a disconnect follows and the client must not reconnect. */
+  Revoked: "auth:revoked",
+} as const;
+
+/** Payload of `auth:ready`. */
+export interface ReadyPayload {
+  /** Expiry of the accepted token, epoch milliseconds on the server's clock; null if it has none. */
+  expiresAt: number | null;
+  /** True when the server serves `auth:refresh`. */
+  inBand: boolean;
+}
+
+/** Payload the client sends with `auth:refresh`. */
+export interface RefreshRequest {
+  token: string;
+}
+
+/** Ack of `auth:refresh`. */
+export type RefreshAck = { ok: true; expiresAt: number | null } | { ok: false; code: InBandRefreshErrorCode };
+
+/** Payload of `auth:expiring`. */
+export interface ExpiringPayload {
+  expiresAt: number | null;
+}
+
+/** Payload of `auth:revoked`. */
+export interface RevokedPayload {
+  reason: string;
+}
+
+/** Payload of the compatibility `auth_error` event some servers send after accepting a connection. */
+export interface AuthErrorPayload {
+  message?: string;
+  code?: string;
+}
+
+/** Shape of `err.data` on a `connect_error` refused by `authed-socket/server`. */
+export interface HandshakeErrorData {
+  code: HandshakeErrorCode;
+}
+
+const handshakeCodes: ReadonlySet<string> = new Set(Object.values(HandshakeErrorCode));
+
+/** True for any of the five stable handshake codes. */
+export function isHandshakeErrorCode(value: unknown): value is HandshakeErrorCode {
+  return typeof value === "string" && handshakeCodes.has(value);
+}
