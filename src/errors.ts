@@ -14,6 +14,7 @@ export type AuthedSocketErrorCode =
   | "ERR_REVOKED"
   | "ERR_CLOSED"
   | "ERR_LOGGED_OUT"
+  | "ERR_ABORTED"
   | "ERR_WAIT_TIMEOUT";
 
 export class AuthedSocketError extends Error {

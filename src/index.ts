@@ -1,2 +1,26 @@
+export type { AuthedSocket, DefaultEventsMap, EventsMap } from "./client.js";
+export { createAuthedSocket } from "./client.js";
+export type { Clock, TimerHandle, Timers } from "./clock.js";
+export type { AppStateLike, Environment } from "./environment.js";
+export { browserEnvironment, reactNativeEnvironment } from "./environment.js";
 export type { AuthedSocketErrorCode } from "./errors.js";
 export { AuthedSocketError, isAuthedSocketError, RefreshError, UnauthorizedError } from "./errors.js";
+export type {
+  AuthedSocketEventName,
+  AuthedSocketEvents,
+  AuthedSocketListener,
+  AuthedSocketListeners,
+  AuthedSocketState,
+  LoggedOutReason,
+  RefreshReason,
+} from "./events.js";
+export type {
+  AuthedSocketOptions,
+  Logger,
+  RefreshContext,
+  RetryOptions,
+  SocketIoOptions,
+  TokenResult,
+} from "./options.js";
+export type { InBandRefreshErrorCode, RefreshAck } from "./protocol.js";
+export { HandshakeErrorCode, ProtocolEvent } from "./protocol.js";

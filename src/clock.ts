@@ -1,0 +1,25 @@
+/**
+ * Time is injected so every timing path can run on fake time in tests. The defaults look the globals up at call
+ * time (not at import time), so `vi.useFakeTimers()` installed after import still takes effect.
+ */
+
+/** Where "now" comes from: epoch milliseconds on this device's wall clock. */
+export interface Clock {
+  now(): number;
+}
+
+/** An opaque timer handle, whatever the platform returns. */
+export type TimerHandle = unknown;
+
+/** The two timer functions the client uses. */
+export interface Timers {
+  setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export const systemTimers: Timers = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};

@@ -1,0 +1,114 @@
+import mitt from "mitt";
+import type { AuthedSocketError } from "./errors.js";
+
+/**
+ * The client's states. One `setState()` moves between them and emits `state { from, to }`:
+ * `idle → connecting → authenticated ⇄ refreshing`, `authenticated → reconnecting → connecting`,
+ * any → `logged_out` (until `connect()` finds a token again), any → `closed` (terminal).
+ */
+export type AuthedSocketState =
+  | "idle"
+  | "connecting"
+  | "authenticated"
+  | "refreshing"
+  | "reconnecting"
+  | "logged_out"
+  | "closed";
+
+/** Why a refresh was started; passed to `refresh(ctx)` as `ctx.reason`. */
+export type RefreshReason =
+  /** No stored token (or an expired one) when a handshake needed one. */
+  | "missing"
+  /** The proactive timer: the token is inside its refresh margin. */
+  | "expiring"
+  /** The server refused the token (`connect_error`, `auth_error`, `auth:expired`): a new token is required. */
+  | "rejected"
+  /** The server asked for a refresh (`auth:expiring`). */
+  | "server"
+  /** `client.refresh()` was called. */
+  | "manual";
+
+/** Why the session ended; `logged_out.reason`. */
+export type LoggedOutReason =
+  /** `logout()` was called. */
+  | "logout"
+  /** `refresh` returned null or threw `UnauthorizedError`. */
+  | "refresh_rejected"
+  /** The server refused `maxAuthRejections` freshly refreshed tokens in a row. */
+  | "auth_rejected"
+  /** The server said FORBIDDEN: the user may not connect, a new token will not help. */
+  | "forbidden"
+  /** The server revoked the session (`auth:revoked`). */
+  | "revoked"
+  /** `refresh` kept failing until `retry.attempts` ran out. */
+  | "refresh_failed";
+
+/** The lifecycle events and their payloads. */
+export type AuthedSocketEvents = {
+  /** Every state change. */
+  state: { from: AuthedSocketState; to: AuthedSocketState };
+  /**
+   * The server accepted a token: at a handshake, or on the live connection (`via: "in-band"`). `expiresAt` is the
+   * token's expiry on this device's clock (epoch ms), null when unknown (opaque token).
+   */
+  authenticated: { via: "handshake" | "in-band"; expiresAt: number | null };
+  /** A refresh attempt starts. `attempt` counts from 1 within one refresh. */
+  refreshing: { reason: RefreshReason; attempt: number };
+  /** A refresh produced a new token. */
+  refreshed: { expiresAt: number | null };
+  /** A refresh attempt failed; `retryInMs` is when the next attempt runs, null when none will. */
+  refresh_failed: { error: AuthedSocketError; attempt: number; retryInMs: number | null };
+  /** The session is over; the client holds no token and does not reconnect until `connect()`. */
+  logged_out: { reason: LoggedOutReason; error?: AuthedSocketError };
+};
+
+export type AuthedSocketEventName = keyof AuthedSocketEvents;
+export type AuthedSocketListener<K extends AuthedSocketEventName> = (payload: AuthedSocketEvents[K]) => void;
+/** Listeners passed at creation (`options.on`). */
+export type AuthedSocketListeners = { [K in AuthedSocketEventName]?: AuthedSocketListener<K> };
+
+/**
+ * A typed emitter over mitt. A listener that throws is reported to `onListenerError` and never breaks the client or
+ * the other listeners.
+ */
+export function createEmitter(onListenerError: (error: unknown) => void) {
+  const bus = mitt<AuthedSocketEvents>();
+
+  function on<K extends AuthedSocketEventName>(event: K, listener: AuthedSocketListener<K>): () => void {
+    if (typeof listener !== "function")
+      throw new TypeError(`authed-socket: listener for "${event}" must be a function`);
+    bus.on(event, listener);
+    return () => bus.off(event, listener);
+  }
+
+  return {
+    on,
+    off<K extends AuthedSocketEventName>(event: K, listener?: AuthedSocketListener<K>): void {
+      bus.off(event, listener);
+    },
+    once<K extends AuthedSocketEventName>(event: K, listener: AuthedSocketListener<K>): () => void {
+      const dispose = on(event, (payload) => {
+        dispose();
+        listener(payload);
+      });
+      return dispose;
+    },
+    emit<K extends AuthedSocketEventName>(event: K, payload: AuthedSocketEvents[K]): void {
+      // Dispatch here rather than through mitt's emit so one throwing listener cannot starve the others or unwind
+      // into the state machine that emitted.
+      const listeners = bus.all.get(event) as AuthedSocketListener<K>[] | undefined;
+      for (const listener of listeners ? [...listeners] : []) {
+        try {
+          listener(payload);
+        } catch (error) {
+          onListenerError(error);
+        }
+      }
+    },
+    clear(): void {
+      bus.all.clear();
+    },
+  };
+}
+
+export type Emitter = ReturnType<typeof createEmitter>;

@@ -1,0 +1,94 @@
+import { errors, jwtVerify } from "jose";
+import type { Socket as ServerSocket } from "socket.io";
+import { TEST_SECRET } from "./jwt.js";
+import { startServer, type TestServer } from "./server.js";
+
+export interface Handshake {
+  token: unknown;
+  query: Record<string, unknown>;
+  authorization: string | undefined;
+  /** Server-side verdict. */
+  verdict: "accepted" | "expired" | "invalid" | "missing" | "refused";
+  at: number;
+}
+
+export type Style =
+  /** `next(new Error("Invalid or expired token"))`, no data: the most common hand-written middleware. */
+  | "message"
+  /** `err.data = { code }` with the stable codes. */
+  | "code"
+  /** Accepts every handshake, then emits `auth_error` and disconnects when the token is bad (Flask-SocketIO). */
+  | "accept-then-complain";
+
+export interface AuthServerOptions {
+  style?: Style;
+  /** Where to read the token. */
+  tokenFrom?: "auth" | "header" | "query";
+  /** Refuse every token whatever it is (with the style's refusal). */
+  refuseAll?: boolean;
+  /** Refuse with FORBIDDEN (code style) / "Forbidden" + data.code. */
+  forbid?: boolean;
+}
+
+/**
+ * A socket.io server with a hand-written JWT middleware, like the ones people write without the companion. It
+ * records every handshake so tests can assert what reached the server.
+ */
+export async function startAuthServer(options: AuthServerOptions = {}): Promise<
+  TestServer & { handshakes: Handshake[]; accepted: () => Handshake[]; sockets: ServerSocket[] }
+> {
+  const server = await startServer();
+  const handshakes: Handshake[] = [];
+  const sockets: ServerSocket[] = [];
+  const style = options.style ?? "message";
+
+  async function verdictOf(token: unknown): Promise<Handshake["verdict"]> {
+    if (typeof token !== "string" || token === "") return "missing";
+    if (options.refuseAll) return "refused";
+    try {
+      await jwtVerify(token, TEST_SECRET, { algorithms: ["HS256"] });
+      return "accepted";
+    } catch (error) {
+      return error instanceof errors.JWTExpired ? "expired" : "invalid";
+    }
+  }
+
+  server.io.use(async (socket, next) => {
+    const { auth, query, headers } = socket.handshake;
+    const bearer = headers.authorization?.replace(/^Bearer /, "");
+    const from = options.tokenFrom ?? "auth";
+    const token = from === "auth" ? (auth as { token?: unknown }).token : from === "header" ? bearer : query.token;
+    const verdict = await verdictOf(token);
+    handshakes.push({ token, query, authorization: headers.authorization, verdict, at: Date.now() });
+    if (options.forbid) {
+      const err = new Error("Forbidden") as Error & { data?: unknown };
+      err.data = { code: "FORBIDDEN" };
+      return next(err);
+    }
+    if (verdict === "accepted" || style === "accept-then-complain") {
+      (socket.data as { verdict?: string }).verdict = verdict;
+      return next();
+    }
+    const err = new Error(style === "message" ? "Invalid or expired token" : "Authentication failed") as Error & {
+      data?: unknown;
+    };
+    if (style === "code")
+      err.data = { code: verdict === "missing" ? "TOKEN_MISSING" : verdict === "expired" ? "TOKEN_EXPIRED" : "TOKEN_INVALID" };
+    next(err);
+  });
+
+  server.io.on("connection", (socket) => {
+    sockets.push(socket);
+    socket.on("echo", (value: unknown, ack?: (v: unknown) => void) => {
+      if (typeof ack === "function") ack(value);
+    });
+    if (style === "accept-then-complain" && (socket.data as { verdict?: string }).verdict !== "accepted") {
+      setTimeout(() => {
+        socket.emit("auth_error", { message: "Invalid token" });
+        socket.disconnect(true);
+      }, 5);
+    }
+  });
+
+  return { ...server, handshakes, sockets, accepted: () => handshakes.filter((h) => h.verdict === "accepted") };
+}
