@@ -92,6 +92,9 @@ export function anchorToken(
  * is the smallest gap seen, so the estimate is the minimum of a short window. The window (rather than an all-time
  * minimum) lets the estimate heal after the device clock is corrected.
  */
+/** Skew below this is taken as none (see SkewEstimator.skewMs). */
+export const SKEW_DEADBAND_MS = 2000;
+
 export class SkewEstimator {
   private readonly samples: number[] = [];
   constructor(private readonly size = 3) {}
@@ -101,8 +104,13 @@ export class SkewEstimator {
     if (this.samples.length > this.size) this.samples.shift();
   }
 
-  /** 0 until a fresh token has been seen. */
+  /**
+   * 0 until a fresh token has been seen, and 0 while the skew is within JWT resolution: `iat` is whole seconds, so
+   * an observation overstates the skew by up to a second plus latency, and correcting for that noise would make a
+   * correct clock disagree with the server about short tokens.
+   */
   get skewMs(): number {
-    return this.samples.length === 0 ? 0 : Math.min(...this.samples);
+    const skew = this.samples.length === 0 ? 0 : Math.min(...this.samples);
+    return Math.abs(skew) < SKEW_DEADBAND_MS ? 0 : skew;
   }
 }

@@ -34,9 +34,9 @@ export interface AuthServerOptions {
  * A socket.io server with a hand-written JWT middleware, like the ones people write without the companion. It
  * records every handshake so tests can assert what reached the server.
  */
-export async function startAuthServer(options: AuthServerOptions = {}): Promise<
-  TestServer & { handshakes: Handshake[]; accepted: () => Handshake[]; sockets: ServerSocket[] }
-> {
+export async function startAuthServer(
+  options: AuthServerOptions = {},
+): Promise<TestServer & { handshakes: Handshake[]; accepted: () => Handshake[]; sockets: ServerSocket[] }> {
   const server = await startServer();
   const handshakes: Handshake[] = [];
   const sockets: ServerSocket[] = [];
@@ -57,7 +57,8 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     const { auth, query, headers } = socket.handshake;
     const bearer = headers.authorization?.replace(/^Bearer /, "");
     const from = options.tokenFrom ?? "auth";
-    const token = from === "auth" ? (auth as { token?: unknown }).token : from === "header" ? bearer : query.token;
+    const token =
+      from === "auth" ? (auth as { token?: unknown }).token : from === "header" ? bearer : query.token;
     const verdict = await verdictOf(token);
     handshakes.push({ token, query, authorization: headers.authorization, verdict, at: Date.now() });
     if (options.forbid) {
@@ -69,11 +70,16 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       (socket.data as { verdict?: string }).verdict = verdict;
       return next();
     }
-    const err = new Error(style === "message" ? "Invalid or expired token" : "Authentication failed") as Error & {
+    const err = new Error(
+      style === "message" ? "Invalid or expired token" : "Authentication failed",
+    ) as Error & {
       data?: unknown;
     };
     if (style === "code")
-      err.data = { code: verdict === "missing" ? "TOKEN_MISSING" : verdict === "expired" ? "TOKEN_EXPIRED" : "TOKEN_INVALID" };
+      err.data = {
+        code:
+          verdict === "missing" ? "TOKEN_MISSING" : verdict === "expired" ? "TOKEN_EXPIRED" : "TOKEN_INVALID",
+      };
     next(err);
   });
 
@@ -90,5 +96,10 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     }
   });
 
-  return { ...server, handshakes, sockets, accepted: () => handshakes.filter((h) => h.verdict === "accepted") };
+  return {
+    ...server,
+    handshakes,
+    sockets,
+    accepted: () => handshakes.filter((h) => h.verdict === "accepted"),
+  };
 }

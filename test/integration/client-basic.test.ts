@@ -15,7 +15,11 @@ describe("handshake", () => {
     const server = await startAuthServer();
     servers.push(server);
     const token = await signToken({ ttlSec: 60 });
-    const client = createAuthedSocket(server.url, { getToken: () => token, refresh: () => signToken(), logger: null });
+    const client = createAuthedSocket(server.url, {
+      getToken: () => token,
+      refresh: () => signToken(),
+      logger: null,
+    });
     clients.push(client);
     const e = await client.waitFor("authenticated", { timeoutMs: 5000 });
     expect(e.via).toBe("handshake");
