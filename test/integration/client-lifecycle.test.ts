@@ -36,7 +36,9 @@ function track(client: AuthedSocket) {
     "logged_out",
   ] as const) {
     client.on(name, (payload) => {
-      (seen[name] ??= [] as never[]).push(payload as never);
+      const list = (seen[name] ?? []) as unknown[];
+      list.push(payload);
+      seen[name] = list as never;
     });
   }
   return seen;
