@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     // Two cores: keep parallelism modest so timing-sensitive integration tests are not starved.
     maxWorkers: 2,
+    // The JSON report is what CI counts (`N passed, N failed`); the default reporter is for people.
+    reporters: ["default", ["json", { outputFile: ".test-results/vitest.json" }]],
     projects: [
       {
         test: {
