@@ -16,8 +16,8 @@ type Handler = (...args: unknown[]) => void;
 class FakeEmitter {
   private readonly handlers = new Map<string, Set<Handler>>();
   on(event: string, handler: Handler): this {
-    let set = this.handlers.get(event);
-    if (!set) this.handlers.set(event, (set = new Set()));
+    const set = this.handlers.get(event) ?? new Set<Handler>();
+    this.handlers.set(event, set);
     set.add(handler);
     return this;
   }
