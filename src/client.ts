@@ -99,6 +99,8 @@ export function createAuthedSocket<
       'authed-socket: option "socket.auth" must be an object (the client supplies the token)',
     );
 
+  /** The last few tokens handed to the server: the logger redacts them even after the keeper moved on. */
+  const sentTokens: string[] = [];
   const events = createEmitter((error) => log.error("a lifecycle listener threw", error));
   const keeper: TokenKeeper = new TokenKeeper(o, {
     attempt: (reason, attempt) => events.emit("refreshing", { reason, attempt }),
@@ -124,7 +126,6 @@ export function createAuthedSocket<
   let handshakeSeq = 0;
   /** The token handed to the current handshake or connection. */
   let sent: KeptToken | null = null;
-  const sentTokens: string[] = [];
   /** The server advertised in-band refresh on this connection. */
   let inBand = false;
   /** Refusals of freshly refreshed tokens in a row; reset once a connection settles. */
