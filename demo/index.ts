@@ -1,0 +1,227 @@
+/**
+ * `npm run demo`: the whole lifecycle in one process, with no outside services.
+ *
+ * A token service (rotating refresh tokens with reuse detection), a Socket.IO server with authed-socket/server, and a
+ * few bots (three users, one of them on two devices) that chat with acknowledged messages while their 10-second
+ * tokens rotate in band. Midway one bot's transport is dropped (it recovers) and an admin revokes one user (both of
+ * its devices log out). Ends with a summary table; exits 0 when no message was lost.
+ *
+ * Flags: --duration <s> (default 30), --ttl <s> (default 10), --clients <n> (default 4), --port <n> (default 0:
+ * any free port), --quiet (summary only).
+ */
+import { parseArgs } from "node:util";
+import { type Bot, startBot } from "./bot.js";
+import { startDemoServer } from "./server.js";
+
+const USERS: Record<string, string> = {
+  alice: "alice-pw",
+  bob: "bob-pw",
+  carol: "carol-pw",
+  dave: "dave-pw",
+};
+
+export interface DemoOptions {
+  durationSec: number;
+  ttlSec: number;
+  clients: number;
+  port: number;
+  quiet: boolean;
+}
+
+export interface DemoResult {
+  ok: boolean;
+  problems: string[];
+  rows: Record<string, string | number>[];
+  totals: {
+    handshakes: number;
+    inBand: number;
+    reconnects: number;
+    refreshCalls: number;
+    sent: number;
+    acked: number;
+    lost: number;
+    cancelled: number;
+  };
+}
+
+function parse(argv: string[]): DemoOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: "string", default: "30" },
+      ttl: { type: "string", default: "10" },
+      clients: { type: "string", default: "4" },
+      port: { type: "string", default: "0" },
+      quiet: { type: "boolean", default: false },
+    },
+  });
+  const int = (name: string, raw: string, min: number, max: number) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`--${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+    return n;
+  };
+  return {
+    durationSec: int("duration", values.duration, 4, 3600),
+    ttlSec: int("ttl", values.ttl, 1, 3600),
+    clients: int("clients", values.clients, 2, 50),
+    port: int("port", values.port, 0, 65535),
+    quiet: values.quiet,
+  };
+}
+
+/** Who runs on which device: the first user gets two devices, the rest one each, round robin past that. */
+function devices(count: number): { user: string; device: string }[] {
+  const names = Object.keys(USERS);
+  const out = [
+    { user: "alice", device: "laptop" },
+    { user: "alice", device: "phone" },
+  ];
+  for (let i = 2; i < count; i++)
+    out.push({ user: names[1 + ((i - 2) % (names.length - 1))] ?? "bob", device: `device-${i}` });
+  return out.slice(0, count);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runDemo(
+  options: DemoOptions,
+  write: (line: string) => void = console.log,
+): Promise<DemoResult> {
+  const started = Date.now();
+  const stamp = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`;
+  const print = (line: string) => {
+    if (!options.quiet) write(`${stamp()} ${line}`);
+  };
+
+  const server = await startDemoServer({ port: options.port, ttlSec: options.ttlSec, users: USERS });
+  print(`server       listening on ${server.url} (access tokens live ${options.ttlSec}s)`);
+
+  const bots: Bot[] = [];
+  const problems: string[] = [];
+  try {
+    for (const { user, device } of devices(options.clients)) {
+      const bot = await startBot({
+        baseUrl: server.url,
+        user,
+        password: USERS[user] ?? "",
+        device,
+        intervalMs: 500,
+        print,
+      });
+      bot.client.on("logged_out", ({ reason }) => loggedOutReasons.set(bot, reason));
+      bots.push(bot);
+    }
+    await Promise.all(bots.map((bot) => bot.client.waitFor("authenticated", { timeoutMs: 10_000 })));
+    print(`server       alice is connected on ${await server.devices("alice")} devices`);
+
+    const dropAt = options.durationSec * 400; // 40 % in
+    const revokeAt = options.durationSec * 650; // 65 % in
+    const dropped = bots.find((bot) => !bot.name.startsWith("alice")) ?? bots[bots.length - 1];
+    await sleep(dropAt - (Date.now() - started));
+    if (dropped) {
+      const sockets = await server.io.fetchSockets();
+      const target = sockets.find((s) => s.id === dropped.client.socket.id);
+      print(`chaos        dropping ${dropped.name}'s transport`);
+      // A remote socket has no access to its transport; the local server socket does.
+      server.io.sockets.sockets.get(target?.id ?? "")?.conn.close();
+    }
+
+    await sleep(revokeAt - (Date.now() - started));
+    print("admin        revoking alice on every device");
+    await server.revoke("alice", "signed out by an administrator");
+
+    await sleep(options.durationSec * 1000 - (Date.now() - started));
+  } finally {
+    await Promise.all(bots.map((bot) => bot.stop()));
+    await server.close();
+  }
+
+  const rows = bots.map((bot) => ({
+    bot: bot.name,
+    state: finalState(bot),
+    handshakes: bot.stats.handshakes,
+    "in-band": bot.stats.inBand,
+    disconnects: bot.stats.reconnects,
+    refreshes: bot.stats.refreshCalls,
+    sent: bot.stats.sent,
+    acked: bot.stats.acked,
+    lost: bot.stats.lost,
+    cancelled: bot.stats.cancelled,
+  }));
+  const totals = bots.reduce(
+    (t, b) => {
+      for (const key of Object.keys(t) as (keyof typeof t)[]) t[key] += b.stats[key];
+      return t;
+    },
+    { handshakes: 0, inBand: 0, reconnects: 0, refreshCalls: 0, sent: 0, acked: 0, lost: 0, cancelled: 0 },
+  );
+
+  if (totals.lost > 0) problems.push(`${totals.lost} message(s) lost`);
+  for (const bot of bots) {
+    const revoked = bot.name.startsWith("alice/");
+    if (revoked && finalState(bot) !== "revoked")
+      problems.push(`${bot.name} was not logged out by the revocation`);
+    if (!revoked && finalState(bot) !== "authenticated")
+      problems.push(`${bot.name} ended ${finalState(bot)}`);
+  }
+  if (options.durationSec >= options.ttlSec * 1.5 && totals.inBand === 0)
+    problems.push("no token was rotated in band");
+  if (server.tokens.stats.reuseDetected > 0) problems.push("a refresh token was reused");
+  return { ok: problems.length === 0, problems, rows, totals };
+}
+
+function finalState(bot: Bot): string {
+  return bot.finalState === "logged_out" ? (loggedOutReasons.get(bot) ?? "logged_out") : bot.finalState;
+}
+const loggedOutReasons = new WeakMap<Bot, string>();
+
+export function formatTable(rows: Record<string, string | number>[]): string {
+  const first = rows[0];
+  if (!first) return "";
+  const columns = Object.keys(first);
+  const width = (c: string) => Math.max(c.length, ...rows.map((r) => String(r[c]).length));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) =>
+        i < 2 ? cell.padEnd(width(columns[i] ?? "")) : cell.padStart(width(columns[i] ?? "")),
+      )
+      .join("  ");
+  return [
+    line(columns),
+    line(columns.map((c) => "-".repeat(width(c)))),
+    ...rows.map((r) => line(columns.map((c) => String(r[c])))),
+  ].join("\n");
+}
+
+async function main() {
+  let options: DemoOptions;
+  try {
+    options = parse(process.argv.slice(2));
+  } catch (error) {
+    console.error(String((error as Error).message));
+    process.exitCode = 2;
+    return;
+  }
+  const result = await runDemo(options);
+  console.log("");
+  console.log(formatTable(result.rows));
+  console.log("");
+  const t = result.totals;
+  console.log(
+    `totals: ${t.handshakes} handshakes, ${t.inBand} in-band rotations, ${t.refreshCalls} refresh calls, ` +
+      `${t.sent} messages sent, ${t.acked} acknowledged, ${t.lost} lost, ${t.cancelled} cut off by revocation`,
+  );
+  if (result.ok) console.log("demo: ok");
+  else {
+    console.log(`demo: FAILED — ${result.problems.join("; ")}`);
+    process.exitCode = 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

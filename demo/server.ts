@@ -1,0 +1,121 @@
+/**
+ * The demo server: one HTTP server carrying the token service (`/login`, `/refresh`) and a Socket.IO chat server
+ * guarded by authed-socket/server. Examples (the Node bot, the SPA) run against it.
+ */
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Server } from "socket.io";
+import { authenticate, countConnections, disconnectUser, jwtVerifier } from "../src/server/index.js";
+import type { ClientToServer, ServerToClient } from "./bot.js";
+import { createTokenService, type TokenService } from "./token-service.js";
+
+export interface DemoServerOptions {
+  port: number;
+  /** Access token lifetime, seconds. */
+  ttlSec: number;
+  users: Record<string, string>;
+  /** Extra HTTP routes (the SPA's static files); return true when handled. */
+  routes?: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => boolean;
+}
+
+export interface DemoServer {
+  url: string;
+  port: number;
+  http: HttpServer;
+  io: Server<ClientToServer, ServerToClient>;
+  tokens: TokenService;
+  /** Server-side counters. */
+  stats: { messages: number; handshakesRefused: number };
+  /** Revokes every session of a user and disconnects all of its devices. */
+  revoke(subject: string, reason: string): Promise<void>;
+  devices(subject: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+const ISSUER = "authed-socket-demo";
+const AUDIENCE = "demo-chat";
+
+export async function startDemoServer(options: DemoServerOptions): Promise<DemoServer> {
+  // A fresh random secret per run: nothing to configure, nothing to leak.
+  const secret = crypto.getRandomValues(new Uint8Array(32));
+  const stats = { messages: 0, handshakesRefused: 0 };
+  let io: Server<ClientToServer, ServerToClient> | undefined;
+
+  const tokens = createTokenService({
+    secret,
+    ttlSec: options.ttlSec,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    users: options.users,
+    onRevoke: (subject, reason) => {
+      if (io) void disconnectUser(io, subject, reason);
+    },
+  });
+
+  const http = createServer((req, res) => {
+    tokens
+      .handle(req, res)
+      .then((handled) => {
+        if (handled || options.routes?.(req, res)) return;
+        res.writeHead(404, { "content-type": "text/plain" });
+        res.end("not found");
+      })
+      .catch(() => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+  });
+
+  io = new Server<ClientToServer, ServerToClient>(http, {
+    connectionStateRecovery: { maxDisconnectionDuration: 60_000 },
+  });
+  const guard = authenticate({
+    verify: jwtVerifier({ secret, algorithms: ["HS256"], issuer: ISSUER, audience: AUDIENCE }),
+    // Ask for a refresh a quarter of the lifetime ahead (at most 2 s); cut a connection 3 s after its token expired.
+    expiringBeforeMs: Math.min(2000, options.ttlSec * 250),
+    graceMs: 3000,
+  });
+  // Wrapped only to count refusals for the summary.
+  io.use((socket, next) =>
+    guard(socket, (err?: Error) => {
+      if (err) stats.handshakesRefused++;
+      next(err);
+    }),
+  );
+  io.on("connection", (socket) => {
+    const subject = (socket.data as { auth?: { subject: string } }).auth?.subject ?? "?";
+    let seq = 0;
+    socket.on("chat", (text, ack) => {
+      if (typeof text !== "string" || typeof ack !== "function") return;
+      stats.messages++;
+      socket.broadcast.emit("chat", { from: subject, text: text.slice(0, 200) });
+      ack({ ok: true, seq: ++seq });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(options.port, "127.0.0.1", () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  const server = io;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    http,
+    io: server,
+    tokens,
+    stats,
+    async revoke(subject, reason) {
+      tokens.revokeUser(subject);
+      await disconnectUser(server, subject, reason);
+    },
+    devices: (subject) => countConnections(server, subject),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        http.closeAllConnections();
+      }),
+  };
+}
