@@ -47,15 +47,22 @@ export class UnauthorizedError extends AuthedSocketError {
   }
 }
 
-/** A refresh attempt failed for a reason that may pass (network, 5xx, timeout, a malformed answer). */
+/**
+ * A refresh attempt failed for a reason that may pass (network, 5xx, timeout, a malformed answer). Throw one with
+ * `retryAfterMs` when the token service said when to come back (`Retry-After`): the next attempt waits at least that
+ * long, within `retry.maxDelayMs`.
+ */
 export class RefreshError extends AuthedSocketError {
   override name = "RefreshError";
+  /** How long the token service asked the client to wait before the next attempt, if it said. */
+  readonly retryAfterMs: number | undefined;
   constructor(
     code: "ERR_REFRESH_FAILED" | "ERR_REFRESH_TIMEOUT" | "ERR_INVALID_TOKEN",
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(code, message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 

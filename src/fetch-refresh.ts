@@ -157,10 +157,13 @@ export function refreshWithFetch(
     }
     if (status === 401 || status === 403 || (status === 400 && oauthError(text) === "invalid_grant"))
       throw new UnauthorizedError(`the refresh endpoint answered ${status}: the session is over`);
-    const error = new RefreshError("ERR_REFRESH_FAILED", `the refresh endpoint answered ${status}`);
     const retryAfterMs =
       status === 429 || status === 503 ? parseRetryAfter(response.headers.get("retry-after")) : null;
-    throw retryAfterMs === null ? error : Object.assign(error, { retryAfterMs });
+    throw new RefreshError(
+      "ERR_REFRESH_FAILED",
+      `the refresh endpoint answered ${status}`,
+      retryAfterMs === null ? {} : { retryAfterMs },
+    );
   };
 }
 

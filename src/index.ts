@@ -14,6 +14,8 @@ export type {
   LoggedOutReason,
   RefreshReason,
 } from "./events.js";
+export type { FetchFunction, FetchRefreshBody, FetchRefreshOptions } from "./fetch-refresh.js";
+export { refreshWithFetch } from "./fetch-refresh.js";
 export type {
   AuthedSocketOptions,
   Logger,

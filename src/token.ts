@@ -142,15 +142,11 @@ export class TokenKeeper {
                 cause: error,
               });
       }
+      const backoff = backoffDelay({ attempt, ...retry, random: this.random() });
+      // A token service that said when to come back (Retry-After) is not asked sooner, within the configured cap.
+      const asked = failure instanceof RefreshError ? (failure.retryAfterMs ?? 0) : 0;
       const retryInMs =
-        attempt < retry.attempts
-          ? backoffDelay({
-              attempt,
-              baseDelayMs: retry.baseDelayMs,
-              maxDelayMs: retry.maxDelayMs,
-              random: this.random(),
-            })
-          : null;
+        attempt < retry.attempts ? Math.min(Math.max(backoff, asked), retry.maxDelayMs) : null;
       this.hooks.failed(failure, attempt, retryInMs);
       if (retryInMs === null) throw failure;
       await this.wait(retryInMs);

@@ -244,7 +244,7 @@ describe("refreshWithFetch: error statuses", () => {
     expect(error).toMatchObject({ name: "RefreshError", code: "ERR_REFRESH_FAILED" });
     expect((error as Error).message).toContain("500");
     expect((error as Error).message).not.toContain("secret");
-    expect(error).not.toHaveProperty("retryAfterMs");
+    expect((error as RefreshError).retryAfterMs).toBeUndefined();
   });
 
   it("a network error is a RefreshError with the fetch failure as its cause", async () => {
