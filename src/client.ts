@@ -1,6 +1,7 @@
 import { io as defaultIo, type Socket } from "socket.io-client";
 import { classifyRefusal } from "./classify.js";
 import type { Timers } from "./clock.js";
+import { browserCrossTabEnvironment, createCrossTab } from "./cross-tab.js";
 import { detectEnvironment, noEnvironment } from "./environment.js";
 import { AuthedSocketError, UnauthorizedError } from "./errors.js";
 import {
@@ -91,7 +92,7 @@ export function createAuthedSocket<
 >(url: string, options: AuthedSocketOptions): AuthedSocket<ListenEvents, EmitEvents> {
   if (typeof url !== "string" || url === "")
     throw new TypeError('authed-socket: "url" must be a non-empty string');
-  const o = normalizeOptions(options);
+  const o = normalizeOptions(options, url);
   const { clock, timers, tokenIn } = o;
   const userAuth = o.socket.auth;
   if (userAuth !== undefined && (typeof userAuth !== "object" || userAuth === null))
@@ -102,7 +103,21 @@ export function createAuthedSocket<
   /** The last few tokens handed to the server: the logger redacts them even after the keeper moved on. */
   const sentTokens: string[] = [];
   const events = createEmitter((error) => log.error("a lifecycle listener threw", error));
-  const keeper: TokenKeeper = new TokenKeeper(o, {
+  const tabs =
+    o.crossTab &&
+    browserCrossTabEnvironment(
+      () => clock.now(),
+      (cb, ms) => timers.setTimeout(cb, ms),
+    );
+  const crossTab =
+    o.crossTab && tabs
+      ? createCrossTab(tabs, o.crossTab, (result) => {
+          if (state === "idle" || isOver()) return;
+          const token = keeper.adopt(result);
+          if (token && state === "authenticated") rotate(token);
+        })
+      : null;
+  const keeper: TokenKeeper = new TokenKeeper(crossTab ? { ...o, refresh: crossTab.wrap(o.refresh) } : o, {
     attempt: (reason, attempt) => events.emit("refreshing", { reason, attempt }),
     failed: (error, attempt, retryInMs) => {
       log.warn(`refresh attempt ${attempt} failed: ${error.message}`);
@@ -457,7 +472,13 @@ export function createAuthedSocket<
 
   const environment =
     o.environment === "auto" ? detectEnvironment() : o.environment === "none" ? noEnvironment : o.environment;
-  disposers.push(environment.onResume(() => check()));
+  disposers.push(
+    environment.onResume(() => {
+      crossTab?.sync(); // a frozen tab missed the other tabs' messages
+      check();
+    }),
+  );
+  if (crossTab) disposers.push(() => crossTab.close());
 
   // ---- ending -----------------------------------------------------------------------------------------------
 

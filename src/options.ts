@@ -1,6 +1,7 @@
 import type { ManagerOptions, Socket, SocketOptions } from "socket.io-client";
 import type { Clock, Timers } from "./clock.js";
 import { systemClock, systemTimers } from "./clock.js";
+import type { CrossTabOptions } from "./cross-tab.js";
 import type { Environment } from "./environment.js";
 import type { AuthedSocketListeners, RefreshReason } from "./events.js";
 import type { TokenResult } from "./expiry.js";
@@ -141,6 +142,15 @@ export interface AuthedSocketOptions {
   rotation?: "auto" | "reconnect";
 
   /**
+   * Browser tabs of one origin share refreshes: exactly one tab calls `refresh` when the token is about to expire
+   * and the others adopt its result (Web Locks + BroadcastChannel). Needed with rotating refresh tokens and reuse
+   * detection, where two tabs refreshing with the same refresh token end the session. A no-op where Web Locks or
+   * BroadcastChannel are missing (Node, React Native).
+   * @default false
+   */
+  crossTab?: boolean | CrossTabOptions;
+
+  /**
    * Signals that the app came back (tab visible, network online, React Native AppState active): the client then
    * re-checks the token at once instead of trusting a timer that may have slept. `"auto"` uses the browser signals
    * where a DOM exists and none elsewhere; pass `reactNativeEnvironment(AppState)` in React Native.
@@ -185,6 +195,7 @@ export interface NormalizedOptions {
   authErrorEvent: string | null;
   rotation: "auto" | "reconnect";
   environment: Environment | "auto" | "none";
+  crossTab: Required<CrossTabOptions> | null;
   logger: Logger;
   on: AuthedSocketListeners;
   clock: Clock;
@@ -237,7 +248,7 @@ const consoleLogger: Logger = {
  * Validates options at creation and applies every default in one place. A wrong option throws a TypeError that
  * names it, so a typo fails at startup rather than an hour into a session.
  */
-export function normalizeOptions(input: unknown): NormalizedOptions {
+export function normalizeOptions(input: unknown, url = ""): NormalizedOptions {
   const o = obj<AuthedSocketOptions>("options", input);
   const retry = obj<RetryOptions>("retry", o.retry);
   const margin = o.refreshMarginMs;
@@ -261,13 +272,25 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
   const authErrorEvent = o.authErrorEvent === undefined ? "auth_error" : o.authErrorEvent;
   if (authErrorEvent !== null && (typeof authErrorEvent !== "string" || authErrorEvent === ""))
     fail("authErrorEvent", "a non-empty string or null", authErrorEvent);
+  const refreshTimeoutMs = num("refreshTimeoutMs", o.refreshTimeoutMs, 10_000, 1);
+  let crossTab: Required<CrossTabOptions> | null = null;
+  if (o.crossTab !== undefined && o.crossTab !== false) {
+    const c = o.crossTab === true ? {} : obj<CrossTabOptions>("crossTab", o.crossTab);
+    if (c.name !== undefined && (typeof c.name !== "string" || c.name === ""))
+      fail("crossTab.name", "a non-empty string", c.name);
+    crossTab = {
+      name: c.name ?? `authed-socket:${url}`,
+      lockTimeoutMs: num("crossTab.lockTimeoutMs", c.lockTimeoutMs, refreshTimeoutMs / 2, 1),
+      handoffMs: num("crossTab.handoffMs", c.handoffMs, 50, 0),
+    };
+  }
   return {
     getToken: fn("getToken", o.getToken, () => null),
     refresh: fn("refresh", o.refresh),
     socket: obj<SocketIoOptions>("socket", o.socket),
     marginFor,
     jitter: num("jitter", o.jitter, 0.5, 0, 1),
-    refreshTimeoutMs: num("refreshTimeoutMs", o.refreshTimeoutMs, 10_000, 1),
+    refreshTimeoutMs,
     retry: {
       baseDelayMs: num("retry.baseDelayMs", retry.baseDelayMs, 1000, 0),
       maxDelayMs: num("retry.maxDelayMs", retry.maxDelayMs, 30_000, 0),
@@ -279,6 +302,7 @@ export function normalizeOptions(input: unknown): NormalizedOptions {
     authErrorEvent,
     rotation: oneOf("rotation", o.rotation, ["auto", "reconnect"] as const),
     environment: env ?? "auto",
+    crossTab,
     logger,
     on: obj<AuthedSocketListeners>("on", o.on),
     clock: o.clock === undefined ? systemClock : obj<Clock>("clock", o.clock),

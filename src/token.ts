@@ -99,6 +99,21 @@ export class TokenKeeper {
     return this.queued;
   }
 
+  /**
+   * Takes a token obtained elsewhere (another tab's refresh) as if this keeper had refreshed: it becomes the held
+   * token and `refreshed` fires. Returns null (with a warning) for a result that does not validate.
+   */
+  adopt(result: TokenResult): KeptToken | null {
+    try {
+      const token = this.accept(result, true);
+      this.hooks.refreshed(token);
+      return token;
+    } catch (error) {
+      this.hooks.warn(`ignored a token shared by another tab: ${describeError(error)}`);
+      return null;
+    }
+  }
+
   /** Forgets the token and abandons every refresh, retry wait and queued refresh. */
   reset(): void {
     this.generation++;

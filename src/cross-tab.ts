@@ -1,0 +1,178 @@
+import type { TokenResult } from "./expiry.js";
+import type { RefreshContext } from "./options.js";
+
+/**
+ * Several tabs of one origin, one refresh. Without coordination every tab refreshes on its own; with rotating
+ * refresh tokens and reuse detection the second tab presents a refresh token the first already spent, and the
+ * identity provider ends the session for all of them.
+ *
+ * A refresh takes a Web Lock (bounded wait, so a frozen holder cannot block forever). Inside it, a tab first
+ * checks whether another tab published a newer token while it waited, and adopts that instead of refreshing. A tab
+ * that does refresh publishes the result on a BroadcastChannel, tagged with a version (the device clock at which it
+ * was obtained: tabs share that clock), and holds the lock a moment longer so the message lands before the next tab
+ * is granted the lock. Storage is not used to hand the token over: a write reaches other tabs late, so a tab granted
+ * the lock right after could still read the old token.
+ */
+export interface CrossTabOptions {
+  /**
+   * Name of the lock and the channel; tabs with the same name share tokens.
+   * @default "authed-socket:" + the url
+   */
+  name?: string;
+  /**
+   * Longest wait for the lock, in ms; past it the tab refreshes on its own rather than wait behind a stuck tab.
+   * @default half of refreshTimeoutMs
+   */
+  lockTimeoutMs?: number;
+  /**
+   * How long a tab that refreshed keeps the lock after publishing, in ms, so its message reaches the other tabs
+   * before one of them is granted the lock.
+   * @default 50
+   */
+  handoffMs?: number;
+}
+
+interface Message {
+  type: "token" | "sync";
+  version?: number;
+  token?: string;
+  expiresIn?: number | undefined;
+}
+
+interface LockManagerLike {
+  request(
+    name: string,
+    options: { signal?: AbortSignal },
+    callback: () => Promise<unknown>,
+  ): Promise<unknown>;
+}
+
+interface ChannelLike {
+  postMessage(message: unknown): void;
+  close(): void;
+  onmessage: ((event: { data: unknown }) => void) | null;
+}
+
+export interface CrossTab {
+  /** Wraps a refresh so that one tab at a time refreshes and the others adopt its result. */
+  wrap(
+    refresh: (context: RefreshContext) => TokenResult | Promise<TokenResult>,
+  ): (context: RefreshContext) => Promise<TokenResult>;
+  /** Asks the other tabs for their newest token (after a resume: a frozen tab misses messages). */
+  sync(): void;
+  close(): void;
+}
+
+export interface CrossTabEnvironment {
+  locks: LockManagerLike;
+  openChannel(name: string): ChannelLike;
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+}
+
+/** The browser's Web Locks and BroadcastChannel, or null where either is missing (Node, React Native, old browsers). */
+export function browserCrossTabEnvironment(
+  now: () => number,
+  setTimer: (cb: () => void, ms: number) => unknown,
+): CrossTabEnvironment | null {
+  const g = globalThis as {
+    navigator?: { locks?: LockManagerLike };
+    BroadcastChannel?: new (name: string) => ChannelLike;
+  };
+  const locks = g.navigator?.locks;
+  const Channel = g.BroadcastChannel;
+  if (!locks || typeof locks.request !== "function" || typeof Channel !== "function") return null;
+  return { locks, openChannel: (name: string) => new Channel(name), now, setTimeout: setTimer };
+}
+
+/**
+ * Creates the coordinator. `adopt` receives a newer token published by another tab (the client hands it to the
+ * connection as if it had refreshed itself).
+ */
+export function createCrossTab(
+  env: CrossTabEnvironment,
+  options: { name: string; lockTimeoutMs: number; handoffMs: number },
+  adopt: (result: { token: string; expiresIn?: number }, version: number) => void,
+): CrossTab {
+  const channel = env.openChannel(options.name);
+  /** Version of the token this tab holds; 0 for none. */
+  let mine = 0;
+  /** The newest token any tab published that this tab has seen. */
+  let latest: { version: number; token: string; expiresAt: number | null } | null = null;
+
+  const message = (version: number, token: string, expiresAt: number | null): Message => ({
+    type: "token",
+    version,
+    token,
+    expiresIn: expiresAt === null ? undefined : expiresAt - env.now(),
+  });
+  const asResult = (m: { token: string; expiresAt: number | null }) =>
+    m.expiresAt === null ? { token: m.token } : { token: m.token, expiresIn: m.expiresAt - env.now() };
+
+  channel.onmessage = (event) => {
+    const data = event.data as Message | null;
+    if (data === null || typeof data !== "object") return;
+    if (data.type === "sync") {
+      if (latest && latest.version === mine)
+        channel.postMessage(message(latest.version, latest.token, latest.expiresAt));
+      return;
+    }
+    const { version, token, expiresIn } = data;
+    if (data.type !== "token" || typeof version !== "number" || typeof token !== "string" || token === "")
+      return;
+    if (expiresIn !== undefined && (typeof expiresIn !== "number" || !Number.isFinite(expiresIn))) return;
+    if (latest && version <= latest.version) return;
+    latest = { version, token, expiresAt: expiresIn === undefined ? null : env.now() + expiresIn };
+    if (version > mine) {
+      mine = version;
+      adopt(asResult(latest), version);
+    }
+  };
+
+  return {
+    wrap(refresh) {
+      return async (context) => {
+        const before = mine;
+        const controller = new AbortController();
+        const { signal } = controller;
+        env.setTimeout(() => controller.abort(), options.lockTimeoutMs);
+        let outcome: TokenResult | undefined;
+        let entered = false;
+        const inside = async () => {
+          entered = true;
+          // Another tab refreshed while this one waited for the lock: take its token, do not spend ours.
+          if (latest && latest.version > before) {
+            outcome = asResult(latest);
+            return;
+          }
+          outcome = await refresh(context);
+          if (outcome !== null && outcome !== undefined) {
+            const token = typeof outcome === "string" ? outcome : outcome.token;
+            const expiresIn = typeof outcome === "string" ? undefined : outcome.expiresIn;
+            const version = Math.max(env.now(), (latest?.version ?? 0) + 1);
+            // Without an explicit lifetime the receiving tabs read the JWT's exp themselves.
+            channel.postMessage({ type: "token", version, token, expiresIn } satisfies Message);
+            latest = { version, token, expiresAt: expiresIn === undefined ? null : env.now() + expiresIn };
+            mine = version;
+            await new Promise((resolve) => env.setTimeout(() => resolve(undefined), options.handoffMs));
+          }
+        };
+        try {
+          await env.locks.request(options.name, { signal }, inside);
+        } catch (error) {
+          // Waited too long for the lock (a stuck or frozen holder): refresh without it rather than hang.
+          if (!signal.aborted || entered) throw error;
+          await inside();
+        }
+        return outcome;
+      };
+    },
+    sync() {
+      channel.postMessage({ type: "sync" } satisfies Message);
+    },
+    close() {
+      channel.onmessage = null;
+      channel.close();
+    },
+  };
+}
