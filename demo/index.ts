@@ -7,7 +7,7 @@
  * its devices log out). Ends with a summary table; exits 0 when no message was lost.
  *
  * Flags: --duration <s> (default 30), --ttl <s> (default 10), --clients <n> (default 4), --port <n> (default 0:
- * any free port), --quiet (summary only).
+ * any free port), --quiet (summary only), --serve (only the server, until Ctrl-C: for the examples).
  */
 import { parseArgs } from "node:util";
 import { type Bot, startBot } from "./bot.js";
@@ -26,6 +26,7 @@ export interface DemoOptions {
   clients: number;
   port: number;
   quiet: boolean;
+  serve: boolean;
 }
 
 export interface DemoResult {
@@ -53,6 +54,7 @@ function parse(argv: string[]): DemoOptions {
       clients: { type: "string", default: "4" },
       port: { type: "string", default: "0" },
       quiet: { type: "boolean", default: false },
+      serve: { type: "boolean", default: false },
     },
   });
   const int = (name: string, raw: string, min: number, max: number) => {
@@ -67,6 +69,7 @@ function parse(argv: string[]): DemoOptions {
     clients: int("clients", values.clients, 2, 50),
     port: int("port", values.port, 0, 65535),
     quiet: values.quiet,
+    serve: values.serve,
   };
 }
 
@@ -194,6 +197,21 @@ export function formatTable(rows: Record<string, string | number>[]): string {
   ].join("\n");
 }
 
+/** Only the server, until Ctrl-C: the examples (Node bot, SPA) connect to it. */
+async function serve(options: DemoOptions) {
+  const server = await startDemoServer({ port: options.port, ttlSec: options.ttlSec, users: USERS });
+  console.log(`demo server on ${server.url} (access tokens live ${options.ttlSec}s)`);
+  console.log(
+    `users: ${Object.entries(USERS)
+      .map(([u, p]) => `${u}/${p}`)
+      .join(", ")}`,
+  );
+  console.log(`try:   npx tsx examples/node-bot/bot.ts ${server.url} bob bob-pw`);
+  process.once("SIGINT", () => {
+    void server.close();
+  });
+}
+
 async function main() {
   let options: DemoOptions;
   try {
@@ -203,6 +221,7 @@ async function main() {
     process.exitCode = 2;
     return;
   }
+  if (options.serve) return serve(options);
   const result = await runDemo(options);
   console.log("");
   console.log(formatTable(result.rows));
