@@ -23,6 +23,16 @@ export default defineConfig({
       },
       {
         test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // One Chromium at a time on two cores.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: "types",
           include: [],
           typecheck: {

@@ -97,8 +97,16 @@ export async function runDemo(
     if (!options.quiet) write(`${stamp()} ${line}`);
   };
 
-  const server = await startDemoServer({ port: options.port, ttlSec: options.ttlSec, users: USERS });
+  const server = await startDemoServer({
+    port: options.port,
+    ttlSec: options.ttlSec,
+    users: USERS,
+    spa: true,
+  });
   print(`server       listening on ${server.url} (access tokens live ${options.ttlSec}s)`);
+  print(
+    `server       the SPA is at ${server.url}/ while the demo runs (npm run demo -- --serve keeps it up)`,
+  );
 
   const bots: Bot[] = [];
   const problems: string[] = [];
@@ -199,8 +207,14 @@ export function formatTable(rows: Record<string, string | number>[]): string {
 
 /** Only the server, until Ctrl-C: the examples (Node bot, SPA) connect to it. */
 async function serve(options: DemoOptions) {
-  const server = await startDemoServer({ port: options.port, ttlSec: options.ttlSec, users: USERS });
+  const server = await startDemoServer({
+    port: options.port,
+    ttlSec: options.ttlSec,
+    users: USERS,
+    spa: true,
+  });
   console.log(`demo server on ${server.url} (access tokens live ${options.ttlSec}s)`);
+  console.log(`open:  ${server.url}/ in a browser (log in, then open more tabs)`);
   console.log(
     `users: ${Object.entries(USERS)
       .map(([u, p]) => `${u}/${p}`)

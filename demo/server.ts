@@ -2,11 +2,17 @@
  * The demo server: one HTTP server carrying the token service (`/login`, `/refresh`) and a Socket.IO chat server
  * guarded by authed-socket/server. Examples (the Node bot, the SPA) run against it.
  */
-import { createServer, type Server as HttpServer } from "node:http";
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { authenticate, countConnections, disconnectUser, jwtVerifier } from "../src/server/index.js";
 import type { ClientToServer, ServerToClient } from "./bot.js";
+import { spaRoutes } from "./spa.js";
 import { createTokenService, type TokenService } from "./token-service.js";
 
 export interface DemoServerOptions {
@@ -14,8 +20,8 @@ export interface DemoServerOptions {
   /** Access token lifetime, seconds. */
   ttlSec: number;
   users: Record<string, string>;
-  /** Extra HTTP routes (the SPA's static files); return true when handled. */
-  routes?: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => boolean;
+  /** Serve the example SPA at `/`. */
+  spa?: boolean;
 }
 
 export interface DemoServer {
@@ -25,9 +31,11 @@ export interface DemoServer {
   io: Server<ClientToServer, ServerToClient>;
   tokens: TokenService;
   /** Server-side counters. */
-  stats: { messages: number; handshakesRefused: number };
+  stats: { messages: number; handshakesRefused: number; handshakes: number };
   /** Revokes every session of a user and disconnects all of its devices. */
   revoke(subject: string, reason: string): Promise<void>;
+  /** Declares the user's current access tokens expired: their sockets get `auth:expired` and must refresh. */
+  expire(subject: string): void;
   devices(subject: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -38,8 +46,11 @@ const AUDIENCE = "demo-chat";
 export async function startDemoServer(options: DemoServerOptions): Promise<DemoServer> {
   // A fresh random secret per run: nothing to configure, nothing to leak.
   const secret = crypto.getRandomValues(new Uint8Array(32));
-  const stats = { messages: 0, handshakesRefused: 0 };
+  const stats = { messages: 0, handshakesRefused: 0, handshakes: 0 };
   let io: Server<ClientToServer, ServerToClient> | undefined;
+  /** Access tokens the admin declared expired (by jti), refused from then on. */
+  const expiredJtis = new Set<string>();
+  const routes = options.spa ? await spaRoutes() : undefined;
 
   const tokens = createTokenService({
     secret,
@@ -48,15 +59,15 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     audience: AUDIENCE,
     users: options.users,
     onRevoke: (subject, reason) => {
-      if (io) void disconnectUser(io, subject, reason);
+      if (io) disconnectUser(io, subject, reason);
     },
   });
 
   const http = createServer((req, res) => {
     tokens
       .handle(req, res)
-      .then((handled) => {
-        if (handled || options.routes?.(req, res)) return;
+      .then(async (handled) => {
+        if (handled || routes?.(req, res) || (await admin(req, res))) return;
         res.writeHead(404, { "content-type": "text/plain" });
         res.end("not found");
       })
@@ -70,6 +81,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     connectionStateRecovery: { maxDisconnectionDuration: 60_000 },
   });
   const guard = authenticate({
+    isRevoked: (claims) => typeof claims.jti === "string" && expiredJtis.has(claims.jti),
     verify: jwtVerifier({ secret, algorithms: ["HS256"], issuer: ISSUER, audience: AUDIENCE }),
     // Ask for a refresh a quarter of the lifetime ahead (at most 2 s); cut a connection 3 s after its token expired.
     expiringBeforeMs: Math.min(2000, options.ttlSec * 250),
@@ -78,6 +90,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
   // Wrapped only to count refusals for the summary.
   io.use((socket, next) =>
     guard(socket, (err?: Error) => {
+      stats.handshakes++;
       if (err) stats.handshakesRefused++;
       next(err);
     }),
@@ -100,6 +113,49 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
   const port = (http.address() as AddressInfo).port;
   const server = io;
 
+  function expire(subject: string): void {
+    for (const socket of server.sockets.sockets.values()) {
+      const auth = (socket.data as { auth?: { subject: string; claims: { jti?: unknown } } }).auth;
+      if (auth?.subject !== subject) continue;
+      if (typeof auth.claims.jti === "string") expiredJtis.add(auth.claims.jti);
+      // The protocol's own words: the client refreshes and re-handshakes.
+      (socket as unknown as { emit(event: string, payload: object): void }).emit("auth:expired", {});
+      socket.disconnect(true);
+    }
+  }
+
+  /** The SPA's admin buttons. A demo has no real admin authentication: it binds to 127.0.0.1 only. */
+  async function admin(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const path = (req.url ?? "").split("?")[0];
+    if (req.method === "GET" && path === "/admin/stats") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ ...stats, tokens: tokens.stats }));
+      return true;
+    }
+    if (req.method !== "POST" || (path !== "/admin/expire" && path !== "/admin/revoke")) return false;
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let user = "";
+    try {
+      user = String((JSON.parse(Buffer.concat(chunks).toString()) as { user?: unknown }).user ?? "");
+    } catch {
+      // fall through to 400
+    }
+    if (!user) {
+      res.writeHead(400);
+      res.end();
+      return true;
+    }
+    if (path === "/admin/expire") expire(user);
+    else {
+      tokens.revokeUser(user);
+      disconnectUser(server, user, "revoked by an administrator");
+    }
+    res.writeHead(204);
+    res.end();
+    return true;
+  }
+
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -109,8 +165,9 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     stats,
     async revoke(subject, reason) {
       tokens.revokeUser(subject);
-      await disconnectUser(server, subject, reason);
+      disconnectUser(server, subject, reason);
     },
+    expire,
     devices: (subject) => countConnections(server, subject),
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,0 +1,84 @@
+/**
+ * Three tabs of one origin against the demo server's rotating refresh tokens with reuse detection. Without
+ * coordination each tab refreshes on its own, the second one presents a spent refresh token, and the server logs the
+ * user out everywhere. With `crossTab` exactly one tab refreshes per token lifetime and the others adopt its token.
+ */
+import { mkdirSync } from "node:fs";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DemoServer, startDemoServer } from "../../demo/server.js";
+import { chromiumAvailable, launchChromium } from "../helpers/chromium.js";
+
+const SHOTS = ".test-results/browser";
+const TTL_SEC = 2;
+
+const state = (page: Page) =>
+  page.evaluate(() => (window as unknown as { demo: { state(): string } }).demo.state());
+const counters = (page: Page) =>
+  page.evaluate(() =>
+    (window as unknown as { demo: { counters(): { refreshes: number; inband: number } } }).demo.counters(),
+  );
+
+describe.runIf(chromiumAvailable("browser tests"))("several tabs, one refresh", () => {
+  let browser: Browser;
+  let server: DemoServer;
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    browser = await launchChromium();
+    server = await startDemoServer({ port: 0, ttlSec: TTL_SEC, users: { alice: "alice-pw" }, spa: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("3 tabs over 5 token lifetimes: about one refresh per lifetime in total, nobody logged out", async () => {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+    const first = await context.newPage();
+    await first.goto(`${server.url}/`);
+    await first.click("#login");
+    await first.waitForFunction(
+      () => (window as unknown as { demo: { state(): string } }).demo.state() === "authenticated",
+    );
+    const others = [await context.newPage(), await context.newPage()];
+    for (const page of others) {
+      await page.goto(`${server.url}/`); // joins the session stored by the first tab
+      await page.waitForFunction(
+        () => (window as unknown as { demo: { state(): string } }).demo.state() === "authenticated",
+      );
+    }
+    const pages = [first, ...others];
+    const refreshesAtStart = server.tokens.stats.refreshes;
+
+    // Five lifetimes, measured by the server's clock of events rather than a sleep: wait until the first tab has
+    // rotated its token in band five more times.
+    const { inband: inbandAtStart } = await counters(first);
+    await first.waitForFunction(
+      (target) =>
+        (window as unknown as { demo: { counters(): { inband: number } } }).demo.counters().inband >= target,
+      inbandAtStart + 5,
+      { timeout: 30_000, polling: 50 },
+    );
+
+    const refreshes = server.tokens.stats.refreshes - refreshesAtStart;
+    const perTab = await Promise.all(pages.map(counters));
+    const states = await Promise.all(pages.map(state));
+    await first.screenshot({ path: `${SHOTS}/tabs-first.png`, fullPage: true });
+    console.log(
+      JSON.stringify({
+        lifetimes: 5,
+        refreshes,
+        perTab: perTab.map((c) => c.refreshes),
+        reuse: server.tokens.stats.reuseDetected,
+      }),
+    );
+
+    expect(states).toEqual(["authenticated", "authenticated", "authenticated"]);
+    expect(server.tokens.stats.reuseDetected).toBe(0);
+    // One per lifetime, not one per tab (15): allow one extra for a lifetime boundary at each end of the window.
+    expect(refreshes).toBeGreaterThanOrEqual(4);
+    expect(refreshes).toBeLessThanOrEqual(7);
+    await context.close();
+  }, 60_000);
+});
