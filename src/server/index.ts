@@ -1,1 +1,43 @@
-export {};
+/**
+ * `authed-socket/server`: the companion for a `socket.io` server. Every public name is exported here, by name.
+ */
+export type {
+  AuthErrorPayload,
+  ExpiringPayload,
+  HandshakeErrorData,
+  InBandRefreshErrorCode,
+  ReadyPayload,
+  RefreshAck,
+  RefreshRequest,
+  RevokedPayload,
+} from "../protocol.js";
+export { HandshakeErrorCode, ProtocolEvent } from "../protocol.js";
+export { authenticate, type GuardTarget, guardRecovered } from "./authenticate.js";
+export { requireClaims } from "./claims.js";
+export type { ServerClock } from "./clock.js";
+export { VerifyError } from "./errors.js";
+export type {
+  AuthData,
+  AuthenticateOptions,
+  AuthRejection,
+  AuthSocketData,
+  HookSocket,
+  MiddlewareSocket,
+  SocketMiddleware,
+  TokenSource,
+} from "./options.js";
+export { countConnections, disconnectUser, type RoomOperator, type RoomsTarget, userRoom } from "./users.js";
+export {
+  type AsymmetricAlgorithm,
+  type HmacAlgorithm,
+  type JwksVerifierOptions,
+  type JwtAlgorithm,
+  type JwtClaims,
+  type JwtVerifierCommonOptions,
+  type JwtVerifierOptions,
+  jwtVerifier,
+  type PublicKeyInput,
+  type PublicKeyVerifierOptions,
+  type SecretVerifierOptions,
+  type Verify,
+} from "./verifier.js";

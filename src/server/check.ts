@@ -1,0 +1,157 @@
+/**
+ * The one token check both the handshake and the in-band refresh run: read, verify, subject, expiry, revocation,
+ * authorization. It never throws; every outcome is a value with a stable code and a message safe to send.
+ */
+import type { HandshakeErrorCode, InBandRefreshErrorCode } from "../protocol.js";
+import { asVerifyError, defaultMessage, safeMessage } from "./errors.js";
+import type { AuthContext, AuthData, HookSocket, TokenSource } from "./options.js";
+
+/** What the handshake carried. */
+export type TokenRead = { kind: "missing" } | { kind: "malformed" } | { kind: "token"; token: string };
+
+/** The result of {@link checkToken}. */
+export type TokenCheck =
+  | { ok: true; auth: AuthData<object> }
+  | { ok: false; code: InBandRefreshErrorCode; message: string; error?: unknown };
+
+/** A claims predicate added by `requireClaims()`; kept per namespace so in-band refreshes re-run it. */
+export type ClaimsPredicate = (claims: object, socket: HookSocket) => boolean | Promise<boolean>;
+
+const bearer = /^Bearer +(\S+) *$/i;
+
+/** Classifies the value found where a token belongs. */
+export function readTokenValue(value: unknown): TokenRead {
+  if (value === undefined || value === null || value === "") return { kind: "missing" };
+  // A number or an object where a token belongs is a broken client, not an absent token.
+  if (typeof value !== "string") return { kind: "malformed" };
+  return { kind: "token", token: value };
+}
+
+/** Finds the token in the handshake, trying each source in order. */
+export function readHandshakeToken(
+  handshake: HookSocket["handshake"],
+  sources: readonly TokenSource[],
+): TokenRead {
+  for (const source of sources) {
+    if (source === "auth") {
+      const auth: unknown = handshake.auth;
+      const read = readTokenValue(
+        typeof auth === "object" && auth !== null ? (auth as { token?: unknown }).token : undefined,
+      );
+      if (read.kind !== "missing") return read;
+      continue;
+    }
+    const header: unknown = handshake.headers?.authorization;
+    if (typeof header !== "string") continue;
+    // Another scheme (Basic, Digest) belongs to someone else: treat it as no token rather than a bad one.
+    const token = bearer.exec(header)?.[1];
+    if (token !== undefined) return { kind: "token", token };
+  }
+  return { kind: "missing" };
+}
+
+/** Runs every check on a token; `expectedSubject` and `guards` are given by the in-band refresh. */
+export async function checkToken(
+  context: AuthContext,
+  token: string,
+  socket: HookSocket,
+  { expectedSubject, guards = [] }: { expectedSubject?: string; guards?: Iterable<ClaimsPredicate> } = {},
+): Promise<TokenCheck> {
+  let claims: unknown;
+  try {
+    claims = await context.verify(token);
+  } catch (error) {
+    const known = asVerifyError(error);
+    // An unknown throw is the verifier saying "no"; its message may quote the token, so it stays server-side.
+    if (!known) return refuse("TOKEN_INVALID", error);
+    return { ok: false, code: known.code, message: safeMessage(known.code, known.message, token), error };
+  }
+  if (typeof claims !== "object" || claims === null || Array.isArray(claims)) {
+    return refuse("TOKEN_INVALID", undefined, "Authentication failed: the verifier returned no claims");
+  }
+
+  let subject: unknown;
+  try {
+    subject = context.subjectOf(claims);
+  } catch (error) {
+    return refuse("TOKEN_INVALID", error);
+  }
+  if (typeof subject !== "string" || subject.length === 0) {
+    return refuse("TOKEN_INVALID", undefined, "Authentication failed: the token names no subject");
+  }
+
+  const exp = (claims as { exp?: unknown }).exp;
+  if (exp !== undefined && (typeof exp !== "number" || !Number.isFinite(exp))) {
+    return refuse("TOKEN_INVALID", undefined, "Authentication failed: the token's exp is not a number");
+  }
+  const expiresAt = exp === undefined ? null : exp * 1000;
+  // A custom verifier may not look at exp; a token the watchdog would cut at once is refused up front.
+  if (expiresAt !== null && expiresAt + context.graceMs <= context.clock.now()) {
+    return refuse("TOKEN_EXPIRED");
+  }
+
+  if (expectedSubject !== undefined && subject !== expectedSubject) {
+    return refuse("SUBJECT_MISMATCH", undefined, "The new token belongs to another user");
+  }
+
+  if (context.isRevoked) {
+    try {
+      // Fail closed: only an explicit `false` lets the token through.
+      if ((await context.isRevoked(claims)) !== false) {
+        return refuse("TOKEN_INVALID", undefined, "Authentication failed: the token has been revoked");
+      }
+    } catch (error) {
+      return hookFailure(error, token);
+    }
+  }
+
+  const predicates = [...(context.authorize ? [context.authorize] : []), ...guards];
+  for (const predicate of predicates) {
+    try {
+      if ((await predicate(claims, socket)) !== true) return refuse("FORBIDDEN");
+    } catch (error) {
+      return hookFailure(error, token);
+    }
+  }
+
+  return { ok: true, auth: { subject, claims, expiresAt } };
+}
+
+function refuse(
+  code: InBandRefreshErrorCode,
+  error?: unknown,
+  message: string = code === "SUBJECT_MISMATCH"
+    ? "The new token belongs to another user"
+    : defaultMessage(code),
+): TokenCheck {
+  return error === undefined ? { ok: false, code, message } : { ok: false, code, message, error };
+}
+
+/** A hook that throws is a server fault, not the token's: retry later, unless it chose a code itself. */
+function hookFailure(error: unknown, token: string): TokenCheck {
+  const known = asVerifyError(error);
+  const code: HandshakeErrorCode = known?.code ?? "UNAVAILABLE";
+  return {
+    ok: false,
+    code,
+    message: known ? safeMessage(code, known.message, token) : defaultMessage(code),
+    error,
+  };
+}
+
+const claimGuards = new WeakMap<object, Set<ClaimsPredicate>>();
+
+/** Remembers a `requireClaims()` predicate for a namespace, so in-band refreshes there re-run it. */
+export function registerClaimsGuard(namespace: object, predicate: ClaimsPredicate): void {
+  let guards = claimGuards.get(namespace);
+  if (!guards) {
+    guards = new Set();
+    claimGuards.set(namespace, guards);
+  }
+  guards.add(predicate);
+}
+
+/** The `requireClaims()` predicates that guard a namespace. */
+export function claimsGuardsOf(namespace: object): Iterable<ClaimsPredicate> {
+  return claimGuards.get(namespace) ?? [];
+}

@@ -1,0 +1,235 @@
+/**
+ * The life of one authenticated socket after its handshake: the expiry watchdog (`auth:expiring`, then
+ * `auth:expired` and a disconnect), the in-band refresh handler (`auth:refresh`), and the re-check of a session that
+ * connectionStateRecovery restored without running any middleware. Every timer is released when the socket goes.
+ */
+import {
+  type ExpiringPayload,
+  ProtocolEvent,
+  type ReadyPayload,
+  type RefreshAck,
+  type RevokedPayload,
+} from "../protocol.js";
+import { checkToken, claimsGuardsOf, readTokenValue } from "./check.js";
+import { type CancelTimer, timerAt } from "./clock.js";
+import type { AuthContext, AuthData, HookSocket } from "./options.js";
+import { userRoom } from "./users.js";
+
+/** At most this many `auth:refresh` requests wait behind the one being verified; more are refused. */
+const MAX_QUEUED_REFRESHES = 4;
+
+interface Session {
+  readonly socket: HookSocket;
+  readonly context: AuthContext;
+  /** Fixed at the handshake: an in-band refresh may not switch users. */
+  readonly subject: string;
+  cancelTimers: CancelTimer[];
+  /** Refreshes run one at a time, so an older token can never overwrite a newer one. */
+  refreshes: Promise<void>;
+  queued: number;
+  stopped: boolean;
+}
+
+const sessions = new WeakMap<HookSocket, Session>();
+
+/**
+ * Starts watching a socket that has just connected with a verified token on `socket.data.auth`: joins the user
+ * room, arms the expiry timers, serves `auth:refresh` and sends `auth:ready`.
+ */
+export function startSession(socket: HookSocket, context: AuthContext): void {
+  if (!socket.connected || sessions.has(socket)) return;
+  const auth = authOf(socket);
+  if (!auth) {
+    cut(socket, ProtocolEvent.Expired, {});
+    return;
+  }
+  const session: Session = {
+    socket,
+    context,
+    subject: auth.subject,
+    cancelTimers: [],
+    refreshes: Promise.resolve(),
+    queued: 0,
+    stopped: false,
+  };
+  sessions.set(socket, session);
+  socket.once("disconnect", () => stop(session));
+  if (context.joinUserRoom) {
+    // Adapters may join asynchronously; a failed join only weakens disconnectUser(), it must not crash the server.
+    Promise.resolve(socket.join(userRoom(auth.subject))).catch(() => undefined);
+  }
+  if (context.inBand) {
+    socket.on(ProtocolEvent.Refresh, (...args: unknown[]) => onRefreshRequest(session, args));
+  }
+  armExpiry(session, auth.expiresAt);
+  const ready: ReadyPayload = { expiresAt: auth.expiresAt, inBand: context.inBand };
+  socket.emit(ProtocolEvent.Ready, ready);
+}
+
+/**
+ * Re-checks a socket that connectionStateRecovery restored (socket.io skipped the middlewares). socket.io 4.8 restores
+ * `socket.data`, so the token's claims and expiry are there: past expiry plus grace → `auth:expired`; revoked →
+ * `auth:revoked`; both followed by a disconnect. Otherwise the session starts again as after a handshake. Incoming
+ * packets are held while an asynchronous revocation check runs, so a revoked socket cannot act meanwhile.
+ */
+export function recheckRecovered(socket: HookSocket, context: AuthContext): void {
+  if (!socket.connected || sessions.has(socket)) return;
+  const auth = authOf(socket);
+  if (!auth) {
+    context.onReject({ phase: "recovery", code: "TOKEN_INVALID", socketId: socket.id });
+    cut(socket, ProtocolEvent.Expired, {});
+    return;
+  }
+  if (auth.expiresAt !== null && auth.expiresAt + context.graceMs <= context.clock.now()) {
+    context.onReject({ phase: "recovery", code: "TOKEN_EXPIRED", socketId: socket.id });
+    cut(socket, ProtocolEvent.Expired, {});
+    return;
+  }
+  const { isRevoked } = context;
+  if (!isRevoked) {
+    startSession(socket, context);
+    return;
+  }
+
+  let verdict: "pending" | "accepted" | "refused" = "pending";
+  const held: Array<() => void> = [];
+  socket.use((_packet, next) => {
+    if (verdict === "accepted") next();
+    else if (verdict === "pending") held.push(() => next());
+    // Refused: the packet is dropped; the socket is being disconnected.
+  });
+  const refuse = (code: "TOKEN_INVALID" | "UNAVAILABLE", error?: unknown): void => {
+    verdict = "refused";
+    held.length = 0;
+    context.onReject(
+      error === undefined
+        ? { phase: "recovery", code, socketId: socket.id }
+        : { phase: "recovery", code, socketId: socket.id, error },
+    );
+    if (code === "TOKEN_INVALID") {
+      const payload: RevokedPayload = { reason: "revoked" };
+      cut(socket, ProtocolEvent.Revoked, payload);
+    } else {
+      // The store could not answer: send the client through a fresh handshake, which reports UNAVAILABLE itself.
+      cut(socket, ProtocolEvent.Expired, {});
+    }
+  };
+  Promise.resolve()
+    .then(() => isRevoked(auth.claims))
+    .then(
+      (revoked) => {
+        if (revoked !== false) return refuse("TOKEN_INVALID");
+        verdict = "accepted";
+        startSession(socket, context);
+        for (const release of held.splice(0)) release();
+      },
+      (error: unknown) => refuse("UNAVAILABLE", error),
+    );
+}
+
+/** Reads and checks the shape of `socket.data.auth`, which a persistent adapter may have serialised. */
+function authOf(socket: HookSocket): AuthData<object> | undefined {
+  const auth = (socket.data as { auth?: unknown } | null | undefined)?.auth;
+  if (typeof auth !== "object" || auth === null) return undefined;
+  const { subject, claims, expiresAt } = auth as Partial<AuthData<object>>;
+  if (typeof subject !== "string" || subject.length === 0) return undefined;
+  if (typeof claims !== "object" || claims === null) return undefined;
+  if (expiresAt !== null && (typeof expiresAt !== "number" || !Number.isFinite(expiresAt))) return undefined;
+  return { subject, claims, expiresAt };
+}
+
+function armExpiry(session: Session, expiresAt: number | null): void {
+  for (const cancel of session.cancelTimers) cancel();
+  session.cancelTimers = [];
+  if (expiresAt === null || session.stopped) return;
+  const { clock, expiringBeforeMs, graceMs } = session.context;
+  const { socket } = session;
+  session.cancelTimers.push(
+    timerAt(clock, expiresAt - expiringBeforeMs, () => {
+      const payload: ExpiringPayload = { expiresAt };
+      socket.emit(ProtocolEvent.Expiring, payload);
+    }),
+    timerAt(clock, expiresAt + graceMs, () => {
+      stop(session);
+      cut(socket, ProtocolEvent.Expired, {});
+    }),
+  );
+}
+
+function stop(session: Session): void {
+  session.stopped = true;
+  for (const cancel of session.cancelTimers) cancel();
+  session.cancelTimers = [];
+}
+
+/** Sends the last word, then closes the connection; socket.io flushes queued packets before closing. */
+function cut(socket: HookSocket, event: string, payload: object): void {
+  if (!socket.connected) return;
+  socket.emit(event, payload);
+  socket.disconnect(true);
+}
+
+function onRefreshRequest(session: Session, args: unknown[]): void {
+  const last = args[args.length - 1];
+  // Without an ack the client cannot learn the outcome; the protocol requires one, so the request is ignored.
+  if (typeof last !== "function") return;
+  const payload = args.length > 1 ? args[0] : undefined;
+  const reply = (ack: RefreshAck): void => {
+    try {
+      last(ack);
+    } catch {
+      // The ack callback belongs to socket.io; whatever happens there is not this socket's concern.
+    }
+  };
+  if (session.stopped) return;
+  const refuse = (code: "TOKEN_MISSING" | "TOKEN_INVALID" | "UNAVAILABLE"): void => {
+    session.context.onReject({ phase: "refresh", code, socketId: session.socket.id });
+    reply({ ok: false, code });
+  };
+  if (payload === undefined || payload === null) return refuse("TOKEN_MISSING");
+  if (typeof payload !== "object" || Array.isArray(payload)) return refuse("TOKEN_INVALID");
+  const read = readTokenValue((payload as { token?: unknown }).token);
+  if (read.kind === "missing") return refuse("TOKEN_MISSING");
+  if (read.kind === "malformed") return refuse("TOKEN_INVALID");
+  // A client flooding auth:refresh gets refusals instead of an ever-growing queue of verifications.
+  // `queued` counts the request being verified too.
+  if (session.queued > MAX_QUEUED_REFRESHES) return refuse("UNAVAILABLE");
+  session.queued += 1;
+  session.refreshes = session.refreshes.then(async () => {
+    try {
+      await rotate(session, read.token, reply);
+    } catch {
+      // rotate() does not throw; this only keeps the queue alive if that ever changes.
+    } finally {
+      session.queued -= 1;
+    }
+  });
+}
+
+async function rotate(session: Session, token: string, reply: (ack: RefreshAck) => void): Promise<void> {
+  const { socket, context } = session;
+  if (session.stopped) return;
+  const result = await checkToken(context, token, socket, {
+    expectedSubject: session.subject,
+    guards: claimsGuardsOf(socket.nsp),
+  });
+  // The socket may have gone while the token was being verified.
+  if (session.stopped || !socket.connected) return;
+  if (!result.ok) {
+    context.onReject(
+      result.error === undefined
+        ? { phase: "refresh", code: result.code, socketId: socket.id }
+        : { phase: "refresh", code: result.code, socketId: socket.id, error: result.error },
+    );
+    reply({ ok: false, code: result.code });
+    // Another user's token, or a user no longer allowed here: this connection must end, not just keep its old token.
+    if (result.code === "SUBJECT_MISMATCH" || result.code === "FORBIDDEN") {
+      stop(session);
+      socket.disconnect(true);
+    }
+    return;
+  }
+  (socket.data as { auth?: AuthData<object> }).auth = result.auth;
+  armExpiry(session, result.auth.expiresAt);
+  reply({ ok: true, expiresAt: result.auth.expiresAt });
+}
