@@ -1,0 +1,13 @@
+// `npm run bench [name]`: runs the benchmarks in one process and prints one JSON document. Each bench measures its
+// baseline (raw socket.io-client) in the same run, so figures compare on whatever machine runs them.
+import { sizes } from "./size.js";
+
+const benches: Record<string, () => Promise<unknown>> = { size: sizes };
+const only = process.argv[2];
+if (only && !(only in benches)) {
+  console.error(`unknown bench "${only}"; one of: ${Object.keys(benches).join(", ")}`);
+  process.exit(2);
+}
+const out: Record<string, unknown> = {};
+for (const [name, run] of Object.entries(benches)) if (!only || only === name) out[name] = await run();
+console.log(JSON.stringify({ node: process.version, at: new Date().toISOString(), ...out }, null, 2));

@@ -1,0 +1,63 @@
+// Measures what the client costs in a browser bundle, minified and gzipped with socket.io-client left external (our
+// code + jwt-decode + mitt): the typical import (`createAuthedSocket` alone) and the whole entry, next to
+// socket.io-client itself bundled the same way in the same run. Prints JSON when run directly.
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+
+/** The size gate in test/package fails above this (bytes, min+gz, createAuthedSocket alone). */
+export const BUDGET_GZIP_BYTES = 9000;
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+export interface Measured {
+  name: string;
+  minifiedBytes: number;
+  gzipBytes: number;
+}
+
+async function measure(name: string, contents: string, external: string[]): Promise<Measured> {
+  const result = await build({
+    stdin: { contents, resolveDir: root, loader: "ts" },
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2020",
+    write: false,
+    external,
+    logLevel: "silent",
+  });
+  const code = result.outputFiles[0]?.contents ?? new Uint8Array();
+  return { name, minifiedBytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
+}
+
+export async function sizes() {
+  const client = await measure(
+    "createAuthedSocket (socket.io-client external)",
+    'export { createAuthedSocket } from "./src/index.ts";',
+    ["socket.io-client"],
+  );
+  const entry = await measure(
+    "the whole client entry (socket.io-client external)",
+    'export * from "./src/index.ts";',
+    ["socket.io-client"],
+  );
+  const baseline = await measure(
+    "socket.io-client (io only, bundled)",
+    'export { io } from "socket.io-client";',
+    [],
+  );
+  return {
+    client,
+    entry,
+    baseline,
+    budgetGzipBytes: BUDGET_GZIP_BYTES,
+    withinBudget: client.gzipBytes <= BUDGET_GZIP_BYTES,
+    clientOverBaseline: Number((client.gzipBytes / baseline.gzipBytes).toFixed(3)),
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  console.log(JSON.stringify(await sizes(), null, 2));
+}
