@@ -1,8 +1,14 @@
 // `npm run bench [name]`: runs the benchmarks in one process and prints one JSON document. Each bench measures its
 // baseline (raw socket.io-client) in the same run, so figures compare on whatever machine runs them.
+import { handshake } from "./handshake.js";
+import { rotation } from "./rotation.js";
 import { sizes } from "./size.js";
 
-const benches: Record<string, () => Promise<unknown>> = { size: sizes };
+const benches: Record<string, () => Promise<unknown>> = {
+  size: sizes,
+  rotation: () => rotation(),
+  handshake: () => handshake(),
+};
 const only = process.argv[2];
 if (only && !(only in benches)) {
   console.error(`unknown bench "${only}"; one of: ${Object.keys(benches).join(", ")}`);

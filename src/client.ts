@@ -456,7 +456,16 @@ export function createAuthedSocket<
     inBand = payload !== null && typeof payload === "object" && payload.inBand === true;
   });
   listen(socket, ProtocolEvent.Expiring, () => {
-    if (state === "authenticated") refreshNow("server").catch(() => undefined);
+    if (state !== "authenticated") return;
+    const held = keeper.current;
+    if (held && keeper.status(held) === "ok") {
+      // Already holding a newer token than the connection's: hand it over. Holding the connection's own token and
+      // not yet at its refresh instant: a refresh now would bring no later expiry (a token just received, the
+      // issuer answering the same), so the armed timer decides.
+      if (held !== sent) rotate(held);
+      return;
+    }
+    refreshNow("server").catch(() => undefined);
   });
   listen(socket, ProtocolEvent.Expired, () => {
     if (!isOver()) reauthenticate(slots.has("settle"));

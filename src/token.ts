@@ -226,6 +226,28 @@ export class TokenKeeper {
     if (gen !== this.generation) throw abandoned();
   }
 
+  /**
+   * When to refresh `token`. Besides margin and jitter, two floors stop refresh storms with very short tokens (JWT
+   * times are whole seconds, so a "1-second" token issued late in a second may have 50 ms to live): a fresh token
+   * is kept for at least half of the life it actually has left, and when a refresh brought no later expiry than the
+   * token before it, the next refresh waits for that expiry, since until then the issuer would answer the same.
+   */
+  private refreshAtFor(token: HeldToken, fresh: boolean): number | null {
+    const { expiresAt, lifetimeMs, receivedAt } = token;
+    if (expiresAt === null || lifetimeMs === null) return null;
+    const instant = refreshInstant({
+      expiresAt,
+      lifetimeMs,
+      marginMs: this.options.marginFor(lifetimeMs),
+      jitter: this.options.jitter,
+      random: this.random(),
+    });
+    if (!fresh) return instant;
+    const previous = this.held?.expiresAt ?? null;
+    if (previous !== null && expiresAt <= previous) return expiresAt;
+    return Math.max(instant, receivedAt + (expiresAt - receivedAt) / 2);
+  }
+
   /** Validates a provider result and makes it the held token. */
   private accept(result: Exclude<TokenResult, null | undefined> | unknown, fresh: boolean): KeptToken {
     const { value, extra } = parseResult(result);
@@ -234,20 +256,7 @@ export class TokenKeeper {
     if (badExp) this.hooks.warn("the token's exp claim is not a number; it is treated as opaque");
     if (fresh && token.expiresAt !== null && token.expiresAt <= now)
       throw new RefreshError("ERR_INVALID_TOKEN", "refresh returned a token that has already expired");
-    const kept: KeptToken = {
-      ...token,
-      fresh,
-      refreshAt:
-        token.expiresAt === null || token.lifetimeMs === null
-          ? null
-          : refreshInstant({
-              expiresAt: token.expiresAt,
-              lifetimeMs: token.lifetimeMs,
-              marginMs: this.options.marginFor(token.lifetimeMs),
-              jitter: this.options.jitter,
-              random: this.random(),
-            }),
-    };
+    const kept: KeptToken = { ...token, fresh, refreshAt: this.refreshAtFor(token, fresh) };
     this.held = kept;
     return kept;
   }
