@@ -381,6 +381,30 @@ describe("reset()", () => {
     }
   });
 
+  it("in any microtask after the provider answers, before the keeper has taken the token, drops the result", async () => {
+    // logout() racing a refresh that is landing: try every point between the answer and the keeper resuming.
+    for (let depth = 0; depth <= 6; depth++) {
+      const answer = deferred<string>();
+      const { keeper, hooks } = setup(() => answer.promise);
+      const pending = track(keeper.refresh("manual"));
+      await flush();
+      let later: Promise<unknown> = answer.promise;
+      for (let i = 0; i < depth; i++) later = later.then(() => undefined);
+      let resetBeforeTaken = false;
+      void later.then(() => {
+        resetBeforeTaken = keeper.current === null && hooks.refreshed.mock.calls.length === 0;
+        keeper.reset();
+      });
+      answer.resolve(freshJwt());
+      const outcome = await pending.outcome;
+      expect(keeper.current, `depth ${depth}`).toBeNull();
+      if (!resetBeforeTaken) continue; // the keeper had already taken the token: reset() forgot it, checked above
+      expect(outcome.ok, `depth ${depth}`).toBe(false);
+      expect((outcome as { error: AuthedSocketError }).error.code, `depth ${depth}`).toBe("ERR_ABORTED");
+      expect(hooks.refreshed, `depth ${depth}`).not.toHaveBeenCalled();
+    }
+  });
+
   it("forgets the held token", async () => {
     const { keeper } = setup(() => freshJwt());
     await keeper.refresh("manual");
