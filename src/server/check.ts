@@ -12,7 +12,7 @@ export type TokenRead = { kind: "missing" } | { kind: "malformed" } | { kind: "t
 /** The result of {@link checkToken}. */
 export type TokenCheck =
   | { ok: true; auth: AuthData<object> }
-  | { ok: false; code: InBandRefreshErrorCode; message: string; error?: unknown };
+  | { ok: false; code: InBandRefreshErrorCode; message: string; error?: unknown; revoked?: true };
 
 /** A claims predicate added by `requireClaims()`; kept per namespace so in-band refreshes re-run it. */
 export type ClaimsPredicate = (claims: object, socket: HookSocket) => boolean | Promise<boolean>;
@@ -98,7 +98,12 @@ export async function checkToken(
     try {
       // Fail closed: only an explicit `false` lets the token through.
       if ((await context.isRevoked(claims)) !== false) {
-        return refuse("TOKEN_INVALID", undefined, "Authentication failed: the token has been revoked");
+        return {
+          ok: false,
+          code: "TOKEN_INVALID",
+          message: "Authentication failed: the token has been revoked",
+          revoked: true,
+        };
       }
     } catch (error) {
       return hookFailure(error, token);

@@ -5,12 +5,13 @@
  */
 import {
   type ExpiringPayload,
+  type InBandRefreshErrorCode,
   ProtocolEvent,
   type ReadyPayload,
   type RefreshAck,
   type RevokedPayload,
 } from "../protocol.js";
-import { checkToken, claimsGuardsOf, readTokenValue } from "./check.js";
+import { checkToken, claimsGuardsOf, readHandshakeToken, readTokenValue } from "./check.js";
 import { type CancelTimer, timerAt } from "./clock.js";
 import type { AuthContext, AuthData, HookSocket } from "./options.js";
 import { userRoom } from "./users.js";
@@ -68,9 +69,13 @@ export function startSession(socket: HookSocket, context: AuthContext): void {
 
 /**
  * Re-checks a socket that connectionStateRecovery restored (socket.io skipped the middlewares). socket.io 4.8 restores
- * `socket.data`, so the token's claims and expiry are there: past expiry plus grace → `auth:expired`; revoked →
- * `auth:revoked`; both followed by a disconnect. Otherwise the session starts again as after a handshake. Incoming
- * packets are held while an asynchronous revocation check runs, so a revoked socket cannot act meanwhile.
+ * `socket.data`, so the previous token's subject, claims and expiry are there.
+ *
+ * When the reconnect presents a token (authed-socket's client always sends a usable one), that token is verified
+ * like an in-band refresh (same subject required) and replaces the old one: a session whose old token expired while
+ * the client was away is kept, with the packets it missed. Without one, the stored claims decide: past expiry plus
+ * grace → `auth:expired`. Either way a revoked session gets `auth:revoked`; every refusal ends in a disconnect.
+ * Incoming packets are held while an asynchronous check runs, so a refused socket cannot act meanwhile.
  */
 export function recheckRecovered(socket: HookSocket, context: AuthContext): void {
   if (!socket.connected || sessions.has(socket)) return;
@@ -78,6 +83,19 @@ export function recheckRecovered(socket: HookSocket, context: AuthContext): void
   if (!auth) {
     context.onReject({ phase: "recovery", code: "TOKEN_INVALID", socketId: socket.id });
     cut(socket, ProtocolEvent.Expired, {});
+    return;
+  }
+  const presented = readHandshakeToken(socket.handshake, context.tokenFrom);
+  if (presented.kind === "token") {
+    gate(socket, context, async () => {
+      const result = await checkToken(context, presented.token, socket, {
+        expectedSubject: auth.subject,
+        guards: claimsGuardsOf(socket.nsp),
+      });
+      if (!result.ok) return result;
+      (socket.data as { auth?: AuthData<object> }).auth = result.auth;
+      return undefined;
+    });
     return;
   }
   if (auth.expiresAt !== null && auth.expiresAt + context.graceMs <= context.clock.now()) {
@@ -90,7 +108,28 @@ export function recheckRecovered(socket: HookSocket, context: AuthContext): void
     startSession(socket, context);
     return;
   }
+  gate(socket, context, async () => {
+    try {
+      if ((await isRevoked(auth.claims)) === false) return undefined;
+      return { code: "TOKEN_INVALID", revoked: true };
+    } catch (error) {
+      return { code: "UNAVAILABLE", error };
+    }
+  });
+}
 
+interface Refusal {
+  code: InBandRefreshErrorCode;
+  error?: unknown;
+  revoked?: true;
+}
+
+/**
+ * Holds the socket's incoming packets while `decide` runs; then starts the session (undefined) or cuts it: revoked →
+ * `auth:revoked`; anything else → `auth:expired`, which sends the client through a fresh handshake that reports the
+ * precise reason itself.
+ */
+function gate(socket: HookSocket, context: AuthContext, decide: () => Promise<Refusal | undefined>): void {
   let verdict: "pending" | "accepted" | "refused" = "pending";
   const held: Array<() => void> = [];
   socket.use((_packet, next) => {
@@ -98,33 +137,29 @@ export function recheckRecovered(socket: HookSocket, context: AuthContext): void
     else if (verdict === "pending") held.push(() => next());
     // Refused: the packet is dropped; the socket is being disconnected.
   });
-  const refuse = (code: "TOKEN_INVALID" | "UNAVAILABLE", error?: unknown): void => {
-    verdict = "refused";
-    held.length = 0;
-    context.onReject(
-      error === undefined
-        ? { phase: "recovery", code, socketId: socket.id }
-        : { phase: "recovery", code, socketId: socket.id, error },
-    );
-    if (code === "TOKEN_INVALID") {
-      const payload: RevokedPayload = { reason: "revoked" };
-      cut(socket, ProtocolEvent.Revoked, payload);
-    } else {
-      // The store could not answer: send the client through a fresh handshake, which reports UNAVAILABLE itself.
-      cut(socket, ProtocolEvent.Expired, {});
-    }
-  };
-  Promise.resolve()
-    .then(() => isRevoked(auth.claims))
-    .then(
-      (revoked) => {
-        if (revoked !== false) return refuse("TOKEN_INVALID");
+  decide()
+    .catch((error: unknown): Refusal => ({ code: "UNAVAILABLE", error }))
+    .then((refusal) => {
+      if (!socket.connected) return;
+      if (refusal === undefined) {
         verdict = "accepted";
         startSession(socket, context);
         for (const release of held.splice(0)) release();
-      },
-      (error: unknown) => refuse("UNAVAILABLE", error),
-    );
+        return;
+      }
+      verdict = "refused";
+      held.length = 0;
+      const { code, error } = refusal;
+      context.onReject(
+        error === undefined
+          ? { phase: "recovery", code, socketId: socket.id }
+          : { phase: "recovery", code, socketId: socket.id, error },
+      );
+      if (refusal.revoked) {
+        const payload: RevokedPayload = { reason: "revoked" };
+        cut(socket, ProtocolEvent.Revoked, payload);
+      } else cut(socket, ProtocolEvent.Expired, {});
+    });
 }
 
 /** Reads and checks the shape of `socket.data.auth`, which a persistent adapter may have serialised. */

@@ -130,6 +130,50 @@ describe("sessions restored by connectionStateRecovery", () => {
     expect(clock.pending()).toBe(0);
   });
 
+  it("keeps a recovered session whose old token expired when the reconnect presents a fresh one, with what it missed", async () => {
+    const clock = manualClock();
+    const server = await serve({ clock, graceMs: 1000 });
+    const socket = client(server.url, { token: await signToken({ subject: "alice", ttlSec: 60 }) });
+    await nextEvent(socket, "auth:ready");
+    const events = record(socket);
+    const fresh = await signToken({ subject: "alice", ttlSec: 3600 });
+    await dropAndRecover(server, socket, async () => {
+      clock.advance(61_000 + 1000);
+      server.io.emit("missed", 42); // sent while the client was away: recovery delivers it
+      socket.auth = { token: fresh }; // what authed-socket's client does at every reconnect
+    });
+    await waitUntil(
+      () => events.some((e) => e.event === "missed") && events.some((e) => e.event === "auth:ready"),
+      {
+        what: "the missed event and auth:ready",
+      },
+    );
+    expect(events.map((e) => e.event)).not.toContain("auth:expired");
+    expect(events.find((e) => e.event === "missed")?.payload).toBe(42);
+    const restored = server.connections.at(-1);
+    expect(restored?.recovered).toBe(true);
+    const expiresAt = (restored?.data.auth as { expiresAt: number } | undefined)?.expiresAt ?? 0;
+    expect(expiresAt).toBeGreaterThan(clock.now() + 3_000_000);
+    expect(server.rejections).toEqual([]);
+    expect(socket.connected).toBe(true);
+  });
+
+  it("cuts a recovered session whose reconnect presents another user's token", async () => {
+    const server = await serve();
+    const socket = client(server.url, { token: await signToken({ subject: "alice" }) });
+    await nextEvent(socket, "auth:ready");
+    const events = record(socket);
+    const mallory = await signToken({ subject: "mallory" });
+    await dropAndRecover(server, socket, () => {
+      socket.auth = { token: mallory };
+    });
+    await waitUntil(() => events.filter((e) => e.event === "disconnect").length === 2, { what: "the cut" });
+    expect(events.map((e) => e.event)).toContain("auth:expired");
+    expect(server.rejections).toEqual([
+      expect.objectContaining({ phase: "recovery", code: "SUBJECT_MISMATCH" }),
+    ]);
+  });
+
   it("lets a recovered session in when the token expired but is still within the grace period", async () => {
     const clock = manualClock();
     const server = await serve({ clock, graceMs: 10_000 });
