@@ -16,6 +16,7 @@ const AUTH_CODES = new Set<unknown>([
   HandshakeErrorCode.TokenExpired,
   "invalid_token",
   "credentials_required",
+  "revoked_token",
   "UNAUTHORIZED",
   "UNAUTHENTICATED",
 ]);
@@ -35,18 +36,36 @@ export function classifyRefusal(
   error: Error & { data?: unknown },
   isAuthError?: (error: Error & { data?: unknown }) => boolean | undefined,
 ): Refusal {
-  const data = (error.data !== null && typeof error.data === "object" ? error.data : {}) as Record<
-    string,
-    unknown
-  >;
-  const code = data.code;
+  let code: unknown;
+  let status: unknown;
+  try {
+    const data = error.data;
+    if (data !== null && typeof data === "object") {
+      const fields = data as Record<string, unknown>;
+      code = fields.code;
+      status = fields.status ?? fields.statusCode;
+    }
+  } catch {
+    // A hostile `data` (a throwing getter) says nothing reliable: the rules below decide.
+  }
   if (code === HandshakeErrorCode.Forbidden) return "fatal";
   if (code === HandshakeErrorCode.Unavailable) return "retry";
   if (AUTH_CODES.has(code)) return "auth";
-  const status = data.status ?? data.statusCode;
   if (status === 401) return "auth";
   if (status === 403) return "fatal";
-  const verdict = isAuthError?.(error);
+  let verdict: boolean | undefined;
+  try {
+    verdict = isAuthError?.(error);
+  } catch {
+    // A bug in the app's classifier must not stall the connection: fall back to the built-in rules.
+    verdict = undefined;
+  }
   if (typeof verdict === "boolean") return verdict ? "auth" : "other";
-  return AUTH_MESSAGE.test(String(error.message)) ? "auth" : "other";
+  let message = "";
+  try {
+    message = String(error.message);
+  } catch {
+    // as above
+  }
+  return AUTH_MESSAGE.test(message) ? "auth" : "other";
 }

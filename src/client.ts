@@ -166,6 +166,18 @@ export function createAuthedSocket<
     slots.delete(name);
   }
 
+  const userIsAuthError = o.isAuthError;
+  /** The app's classifier, with its throws reported instead of stalling the connection. */
+  const isAuthError =
+    userIsAuthError &&
+    ((error: Error & { data?: unknown }) => {
+      try {
+        return userIsAuthError(error);
+      } catch (thrown) {
+        log.error("isAuthError threw; the built-in rules decide", thrown);
+        return undefined;
+      }
+    });
   const ioFactory = o.io ?? (defaultIo as unknown as (url: string, options: SocketIoOptions) => AnySocket);
   const socket = ioFactory(url, { forceNew: true, ...o.socket, autoConnect: false }) as AnySocket;
   const disposers: (() => void)[] = [];
@@ -340,7 +352,7 @@ export function createAuthedSocket<
     if (!inBand) return setState("authenticated");
     const seq = handshakeSeq;
     (socket as unknown as { timeout(ms: number): AnySocket })
-      .timeout(o.refreshTimeoutMs)
+      .timeout(clampDelay(o.refreshTimeoutMs))
       .emit(ProtocolEvent.Refresh, { token: token.value }, (error: Error | null, ack?: RefreshAck) => {
         if (seq !== handshakeSeq || isOver() || !socket.connected) return;
         if (error || !ack || typeof ack !== "object") {
@@ -430,7 +442,7 @@ export function createAuthedSocket<
 
   listen(socket, "connect_error", (error: Error & { data?: unknown }) => {
     if (isOver() || socket.active) return; // transport errors: the Manager retries, the auth function refreshes
-    const refusal = classifyRefusal(error, o.isAuthError);
+    const refusal = classifyRefusal(error, isAuthError);
     log.debug(`handshake refused (${refusal}): ${error.message}`);
     if (refusal === "fatal")
       return loggedOut("forbidden", new AuthedSocketError("ERR_FORBIDDEN", error.message, { cause: error }));

@@ -6,6 +6,11 @@
 /** Where "now" comes from: epoch milliseconds on this device's wall clock. */
 export interface Clock {
   now(): number;
+  /**
+   * A monotonic reading in ms (`performance.now()`), used to notice that the wall clock was set (NTP, the user)
+   * rather than that time passed. Optional: without it such jumps are learnt more slowly.
+   */
+  monotonic?(): number;
 }
 
 /** An opaque timer handle, whatever the platform returns. */
@@ -17,7 +22,10 @@ export interface Timers {
   clearTimeout(handle: TimerHandle): void;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  monotonic: () => (typeof performance === "undefined" ? Number.NaN : performance.now()),
+};
 
 export const systemTimers: Timers = {
   setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),

@@ -73,6 +73,8 @@ export type AuthedSocketListeners = { [K in AuthedSocketEventName]?: AuthedSocke
  */
 export function createEmitter(onListenerError: (error: unknown) => void) {
   const bus = mitt<AuthedSocketEvents>();
+  /** once() registers a wrapper; off() with the app's own listener must still find it (per event). */
+  const onceWrappers = new Map<string, Map<unknown, (payload: never) => void>>();
 
   function on<K extends AuthedSocketEventName>(event: K, listener: AuthedSocketListener<K>): () => void {
     if (typeof listener !== "function")
@@ -85,13 +87,28 @@ export function createEmitter(onListenerError: (error: unknown) => void) {
     on,
     off<K extends AuthedSocketEventName>(event: K, listener?: AuthedSocketListener<K>): void {
       bus.off(event, listener);
+      const wrappers = onceWrappers.get(event);
+      if (listener === undefined) wrappers?.clear();
+      const wrapper = wrappers?.get(listener);
+      if (wrapper) {
+        bus.off(event, wrapper as AuthedSocketListener<K>);
+        wrappers?.delete(listener);
+      }
     },
     once<K extends AuthedSocketEventName>(event: K, listener: AuthedSocketListener<K>): () => void {
-      const dispose = on(event, (payload) => {
-        dispose();
+      const wrappers = onceWrappers.get(event) ?? new Map<unknown, (payload: never) => void>();
+      onceWrappers.set(event, wrappers);
+      const stop = () => {
+        bus.off(event, wrapper);
+        if (wrappers.get(listener) === wrapper) wrappers.delete(listener);
+      };
+      const wrapper: AuthedSocketListener<K> = (payload) => {
+        stop();
         listener(payload);
-      });
-      return dispose;
+      };
+      on(event, wrapper);
+      wrappers.set(listener, wrapper as (payload: never) => void);
+      return stop;
     },
     emit<K extends AuthedSocketEventName>(event: K, payload: AuthedSocketEvents[K]): void {
       // Dispatch here rather than through mitt's emit so one throwing listener cannot starve the others or unwind
@@ -107,6 +124,7 @@ export function createEmitter(onListenerError: (error: unknown) => void) {
     },
     clear(): void {
       bus.all.clear();
+      onceWrappers.clear();
     },
   };
 }

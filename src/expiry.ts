@@ -51,6 +51,8 @@ export interface AnchorContext {
   now: number;
   /** The skew estimate; a fresh token with `iat` adds an observation to it before the expiry is computed. */
   skew: SkewEstimator;
+  /** `now − monotonic now`, when a monotonic clock exists: it changes only when the wall clock is set. */
+  wallMinusMonotonic?: number;
   /** True when the token comes straight from `refresh` (so its `iat` is "now" on the issuer's clock). */
   fresh: boolean;
 }
@@ -73,7 +75,7 @@ export function anchorToken(
 ): Anchored {
   const { now } = ctx;
   const claims = readClaims(value);
-  if (ctx.fresh && claims.iat !== undefined) ctx.skew.add(now - claims.iat * 1000);
+  if (ctx.fresh && claims.iat !== undefined) ctx.skew.add(now - claims.iat * 1000, ctx.wallMinusMonotonic);
   const skew = ctx.skew.skewMs;
   const lifetimeFromClaims =
     claims.exp !== undefined && claims.iat !== undefined ? (claims.exp - claims.iat) * 1000 : null;
@@ -97,9 +99,20 @@ export const SKEW_DEADBAND_MS = 2000;
 
 export class SkewEstimator {
   private readonly samples: number[] = [];
+  private marker: number | undefined;
   constructor(private readonly size = 3) {}
 
-  add(observedMs: number): void {
+  /**
+   * Adds one observation. `marker` (wall − monotonic time) changes only when the wall clock is set; when it moved,
+   * the older observations describe a clock that no longer exists and are dropped, so an NTP correction is learnt at
+   * once instead of after a window of fresh tokens.
+   */
+  add(observedMs: number, marker?: number): void {
+    if (marker !== undefined && Number.isFinite(marker)) {
+      if (this.marker !== undefined && Math.abs(marker - this.marker) > SKEW_DEADBAND_MS)
+        this.samples.length = 0;
+      this.marker = marker;
+    }
     this.samples.push(observedMs);
     if (this.samples.length > this.size) this.samples.shift();
   }

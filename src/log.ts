@@ -18,7 +18,9 @@ function redactValue(value: unknown, secrets: readonly string[], depth = 0): unk
     copy.name = value.name;
     return copy;
   }
-  if (value === null || typeof value !== "object" || depth > 3) return value;
+  if (value === null || typeof value !== "object") return value;
+  // Deeper than this is not worth walking, and must not reach the logger unredacted.
+  if (depth > 3) return "[nested]";
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) out[key] = redactValue(inner, secrets, depth + 1);
   return out;

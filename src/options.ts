@@ -5,6 +5,7 @@ import type { CrossTabOptions } from "./cross-tab.js";
 import type { Environment } from "./environment.js";
 import type { AuthedSocketListeners, RefreshReason } from "./events.js";
 import type { TokenResult } from "./expiry.js";
+import { clampDelay } from "./schedule.js";
 
 export type { TokenResult } from "./expiry.js";
 
@@ -239,6 +240,30 @@ function obj<T extends object>(name: string, value: unknown): T {
   return value as T;
 }
 
+function members<T extends object>(
+  name: string,
+  value: unknown,
+  required: readonly string[],
+  optional: readonly string[] = [],
+): T {
+  const o = obj<T>(name, value) as Record<string, unknown>;
+  for (const key of required) if (typeof o[key] !== "function") fail(`${name}.${key}`, "a function", o[key]);
+  for (const key of optional)
+    if (o[key] !== undefined && typeof o[key] !== "function") fail(`${name}.${key}`, "a function", o[key]);
+  return o as T;
+}
+
+/** setTimeout fires any delay above 2^31−1 ms after 1 ms; every timer the client sets goes through this clamp. */
+function clamped(timers: Timers): Timers {
+  return {
+    setTimeout: (callback, delayMs) => timers.setTimeout(callback, clampDelay(delayMs)),
+    clearTimeout: (h) => timers.clearTimeout(h),
+  };
+}
+
+/** The default refresh margin: 20 % of the lifetime, at most a minute. */
+export const defaultMargin = (lifetimeMs: number) => Math.min(60_000, lifetimeMs * 0.2);
+
 const consoleLogger: Logger = {
   warn: (message, ...details) => console.warn(message, ...details),
   error: (message, ...details) => console.error(message, ...details),
@@ -254,11 +279,7 @@ export function normalizeOptions(input: unknown, url = ""): NormalizedOptions {
   const margin = o.refreshMarginMs;
   if (typeof margin !== "function") num("refreshMarginMs", margin, 0, 0);
   const marginFor =
-    typeof margin === "function"
-      ? margin
-      : margin === undefined
-        ? (lifetimeMs: number) => Math.min(60_000, lifetimeMs * 0.2)
-        : () => margin;
+    typeof margin === "function" ? margin : margin === undefined ? defaultMargin : () => margin;
   const env = o.environment;
   if (
     env !== undefined &&
@@ -268,7 +289,11 @@ export function normalizeOptions(input: unknown, url = ""): NormalizedOptions {
   )
     fail("environment", '"auto", "none" or an object with onResume()', env);
   const logger =
-    o.logger === undefined ? consoleLogger : o.logger === null ? {} : obj<Logger>("logger", o.logger);
+    o.logger === undefined
+      ? consoleLogger
+      : o.logger === null
+        ? {}
+        : members<Logger>("logger", o.logger, [], ["debug", "info", "warn", "error"]);
   const authErrorEvent = o.authErrorEvent === undefined ? "auth_error" : o.authErrorEvent;
   if (authErrorEvent !== null && (typeof authErrorEvent !== "string" || authErrorEvent === ""))
     fail("authErrorEvent", "a non-empty string or null", authErrorEvent);
@@ -305,8 +330,12 @@ export function normalizeOptions(input: unknown, url = ""): NormalizedOptions {
     crossTab,
     logger,
     on: obj<AuthedSocketListeners>("on", o.on),
-    clock: o.clock === undefined ? systemClock : obj<Clock>("clock", o.clock),
-    timers: o.timers === undefined ? systemTimers : obj<Timers>("timers", o.timers),
+    clock: o.clock === undefined ? systemClock : members<Clock>("clock", o.clock, ["now"]),
+    timers: clamped(
+      o.timers === undefined
+        ? systemTimers
+        : members<Timers>("timers", o.timers, ["setTimeout", "clearTimeout"]),
+    ),
     io: o.io === undefined ? undefined : fn("io", o.io),
   };
 }

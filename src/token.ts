@@ -1,7 +1,7 @@
 import { AuthedSocketError, RefreshError, UnauthorizedError } from "./errors.js";
 import type { RefreshReason } from "./events.js";
 import { anchorToken, type HeldToken, SkewEstimator, type TokenResult } from "./expiry.js";
-import type { NormalizedOptions } from "./options.js";
+import { defaultMargin, type NormalizedOptions } from "./options.js";
 import { backoffDelay, refreshInstant } from "./schedule.js";
 
 /** A held token plus the local instant at which it should be refreshed (margin and jitter applied). */
@@ -235,10 +235,13 @@ export class TokenKeeper {
   private refreshAtFor(token: HeldToken, fresh: boolean): number | null {
     const { expiresAt, lifetimeMs, receivedAt } = token;
     if (expiresAt === null || lifetimeMs === null) return null;
+    const chosen = this.options.marginFor(lifetimeMs);
+    // A margin function that returns NaN, a negative number or nothing must not disable the proactive refresh.
+    const marginMs = Number.isFinite(chosen) && chosen >= 0 ? chosen : defaultMargin(lifetimeMs);
     const instant = refreshInstant({
       expiresAt,
       lifetimeMs,
-      marginMs: this.options.marginFor(lifetimeMs),
+      marginMs,
       jitter: this.options.jitter,
       random: this.random(),
     });
@@ -252,7 +255,13 @@ export class TokenKeeper {
   private accept(result: Exclude<TokenResult, null | undefined> | unknown, fresh: boolean): KeptToken {
     const { value, extra } = parseResult(result);
     const now = this.options.clock.now();
-    const { token, badExp } = anchorToken(value, extra, { now, fresh, skew: this.skew });
+    const mono = this.options.clock.monotonic?.();
+    const { token, badExp } = anchorToken(value, extra, {
+      now,
+      fresh,
+      skew: this.skew,
+      ...(mono === undefined || Number.isNaN(mono) ? {} : { wallMinusMonotonic: now - mono }),
+    });
     if (badExp) this.hooks.warn("the token's exp claim is not a number; it is treated as opaque");
     if (fresh && token.expiresAt !== null && token.expiresAt <= now)
       throw new RefreshError("ERR_INVALID_TOKEN", "refresh returned a token that has already expired");

@@ -115,9 +115,11 @@ describe("normalizeOptions: defaults", () => {
     expect(o.isAuthError).toBeUndefined();
     expect(o.io).toBeUndefined();
   });
-  it("the system clock and timers", () => {
+  it("the system clock, and the system timers behind the 2^31−1 ms clamp", () => {
     expect(o.clock).toBe(systemClock);
-    expect(o.timers).toBe(systemTimers);
+    expect(typeof o.timers.setTimeout).toBe("function");
+    expect(typeof o.timers.clearTimeout).toBe("function");
+    expect(o.timers).not.toBe(systemTimers); // wrapped: see "timer delays above 2^31−1 ms"
   });
   it("a logger with warn and error only", () => {
     expect(typeof o.logger.warn).toBe("function");

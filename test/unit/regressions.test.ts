@@ -1,7 +1,6 @@
 /**
- * Bugs found while writing the unit tests. Each test states the expected behaviour and fails on the current code;
- * the comment above it names the file and the cause. Fix the code, not the test, and move the test to its feature
- * file once it passes.
+ * Regressions: bugs found in review, each pinned by the test that first failed on it. The comment above each test
+ * names the cause as it was.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { classifyRefusal } from "../../src/classify.js";
