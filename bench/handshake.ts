@@ -1,30 +1,17 @@
 // Handshakes per second: the same socket.io server with and without `authenticate` + HS256 (jwtVerifier), one
 // after the other in one run, so the ratio is what the companion costs per connection. Clients are raw
 // socket.io-client over WebSocket in the same process, a fixed number in flight at a time.
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { SignJWT } from "jose";
-import { Server } from "socket.io";
 import { io as rawIo } from "socket.io-client";
 import { authenticate, jwtVerifier } from "../src/server/index.js";
+import { BENCH_SECRET, benchServer } from "./server.js";
 
-const secret = new TextEncoder().encode("bench-secret-bench-secret-bench-secret!");
+const secret = BENCH_SECRET;
 
-async function serve(withAuth: boolean) {
-  const http = createServer();
-  const io = new Server(http);
-  if (withAuth) io.use(authenticate({ verify: jwtVerifier({ secret, algorithms: ["HS256"] }) }));
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  return {
-    url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        io.close(() => resolve());
-        http.closeAllConnections();
-      }),
-  };
-}
+const serve = (withAuth: boolean) =>
+  benchServer((io) => {
+    if (withAuth) io.use(authenticate({ verify: jwtVerifier({ secret, algorithms: ["HS256"] }) }));
+  });
 
 async function run(withAuth: boolean, total: number, concurrency: number, token: string) {
   const server = await serve(withAuth);

@@ -6,15 +6,13 @@
 //       the token and call connect().
 // All three run against the same companion server (expiry enforced: the connection is cut shortly after the token
 // expires) in the same process, one after the other.
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { SignJWT } from "jose";
-import { Server } from "socket.io";
 import { io as rawIo, type Socket } from "socket.io-client";
 import { createAuthedSocket } from "../src/index.js";
 import { authenticate, jwtVerifier } from "../src/server/index.js";
+import { BENCH_SECRET, benchServer } from "./server.js";
 
-const secret = new TextEncoder().encode("bench-secret-bench-secret-bench-secret!");
+const secret = BENCH_SECRET;
 const TTL_SEC = 1;
 
 async function token(): Promise<string> {
@@ -26,32 +24,21 @@ async function token(): Promise<string> {
     .sign(secret);
 }
 
-async function startServer() {
-  const http = createServer();
-  const io = new Server(http);
-  io.use(
-    authenticate({
-      verify: jwtVerifier({ secret, algorithms: ["HS256"] }),
-      expiringBeforeMs: 300,
-      graceMs: 200,
-    }),
-  );
-  io.on("connection", (socket) => {
-    socket.on("ping", (n: number, ack: (n: number) => void) => {
-      if (typeof ack === "function") ack(n);
+const startServer = () =>
+  benchServer((io) => {
+    io.use(
+      authenticate({
+        verify: jwtVerifier({ secret, algorithms: ["HS256"] }),
+        expiringBeforeMs: 300,
+        graceMs: 200,
+      }),
+    );
+    io.on("connection", (socket) => {
+      socket.on("ping", (n: number, ack: (n: number) => void) => {
+        if (typeof ack === "function") ack(n);
+      });
     });
   });
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  return {
-    url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        io.close(() => resolve());
-        http.closeAllConnections();
-      }),
-  };
-}
 
 interface Variant {
   name: string;

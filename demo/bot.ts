@@ -24,6 +24,18 @@ export interface BotStats {
   cancelled: number;
 }
 
+/** All counters at zero. */
+export const emptyStats = (): BotStats => ({
+  handshakes: 0,
+  inBand: 0,
+  reconnects: 0,
+  refreshCalls: 0,
+  sent: 0,
+  acked: 0,
+  lost: 0,
+  cancelled: 0,
+});
+
 export interface BotOptions {
   baseUrl: string;
   user: string;
@@ -57,16 +69,7 @@ async function post(url: string, body: unknown, signal?: AbortSignal): Promise<R
 
 export async function startBot(options: BotOptions): Promise<Bot> {
   const name = `${options.user}/${options.device}`;
-  const stats: BotStats = {
-    handshakes: 0,
-    inBand: 0,
-    reconnects: 0,
-    refreshCalls: 0,
-    sent: 0,
-    acked: 0,
-    lost: 0,
-    cancelled: 0,
-  };
+  const stats = emptyStats();
 
   const login = await post(`${options.baseUrl}/login`, {
     user: options.user,

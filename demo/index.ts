@@ -10,7 +10,7 @@
  * any free port), --quiet (summary only), --serve (only the server, until Ctrl-C: for the examples).
  */
 import { parseArgs } from "node:util";
-import { type Bot, startBot } from "./bot.js";
+import { type Bot, type BotStats, emptyStats, startBot } from "./bot.js";
 import { startDemoServer } from "./server.js";
 
 const USERS: Record<string, string> = {
@@ -33,16 +33,7 @@ export interface DemoResult {
   ok: boolean;
   problems: string[];
   rows: Record<string, string | number>[];
-  totals: {
-    handshakes: number;
-    inBand: number;
-    reconnects: number;
-    refreshCalls: number;
-    sent: number;
-    acked: number;
-    lost: number;
-    cancelled: number;
-  };
+  totals: BotStats;
 }
 
 function parse(argv: string[]): DemoOptions {
@@ -160,13 +151,10 @@ export async function runDemo(
     lost: bot.stats.lost,
     cancelled: bot.stats.cancelled,
   }));
-  const totals = bots.reduce(
-    (t, b) => {
-      for (const key of Object.keys(t) as (keyof typeof t)[]) t[key] += b.stats[key];
-      return t;
-    },
-    { handshakes: 0, inBand: 0, reconnects: 0, refreshCalls: 0, sent: 0, acked: 0, lost: 0, cancelled: 0 },
-  );
+  const totals = bots.reduce((t, b) => {
+    for (const key of Object.keys(t) as (keyof typeof t)[]) t[key] += b.stats[key];
+    return t;
+  }, emptyStats());
 
   if (totals.lost > 0) problems.push(`${totals.lost} message(s) lost`);
   for (const bot of bots) {
