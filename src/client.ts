@@ -466,6 +466,10 @@ export function createAuthedSocket<
 
   listen(socket, ProtocolEvent.Ready, (payload: ReadyPayload) => {
     inBand = payload !== null && typeof payload === "object" && payload.inBand === true;
+    // A refresh that landed between the handshake and this message could not go in band yet: hand it over now.
+    const held = keeper.current;
+    if (inBand && state === "authenticated" && held && held !== sent && keeper.status(held) === "ok")
+      rotate(held);
   });
   listen(socket, ProtocolEvent.Expiring, () => {
     if (state !== "authenticated") return;

@@ -110,8 +110,15 @@ it("revocation: logged_out(revoked) and no further handshake from that client", 
   });
   clients.push(other);
   await other.waitFor("authenticated", { timeoutMs: 5000 });
-  // (waitFor would resolve at once: `other` is already authenticated.)
-  const rotated = new Promise<string>((resolve) => other.once("authenticated", (e) => resolve(e.via)));
+  // Refreshing right after the handshake, before auth:ready has arrived: the new token still goes in band, as soon
+  // as the server advertises it. (waitFor would resolve at once: `other` is already authenticated.)
+  const rotated = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no in-band rotation within 3 s")), 3000);
+    other.once("authenticated", (e) => {
+      clearTimeout(timer);
+      resolve(e.via);
+    });
+  });
   await other.refresh();
   expect(await rotated).toBe("in-band");
   expect(server.handshakes()).toBe(handshakesAtRevoke + 1);
