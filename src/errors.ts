@@ -4,7 +4,6 @@
  */
 
 export type AuthedSocketErrorCode =
-  | "ERR_INVALID_OPTION"
   | "ERR_UNAUTHORIZED"
   | "ERR_REFRESH_FAILED"
   | "ERR_REFRESH_TIMEOUT"
