@@ -99,7 +99,10 @@ export interface AuthedSocketOptions {
    */
   refreshTimeoutMs?: number;
 
-  /** Backoff for failed refreshes and for re-handshakes after a server-side refusal that is not about the token. */
+  /**
+   * Backoff for failed refreshes and for re-handshakes after a server-side refusal that is not about the token.
+   * @default { baseDelayMs: 1000, maxDelayMs: 30000, attempts: Infinity }
+   */
   retry?: RetryOptions;
 
   /**
@@ -165,7 +168,10 @@ export interface AuthedSocketOptions {
    */
   logger?: Logger | null;
 
-  /** Lifecycle listeners to attach before anything can fire (same as calling `client.on` for each). */
+  /**
+   * Lifecycle listeners to attach before anything can fire (same as calling `client.on` for each).
+   * @default {}
+   */
   on?: AuthedSocketListeners;
 
   /** Wall clock; injected in tests. @default Date.now */
