@@ -503,7 +503,11 @@ export function createAuthedSocket<
       check();
     }),
   );
-  if (crossTab) disposers.push(() => crossTab.close());
+  if (crossTab) {
+    disposers.push(() => crossTab.close());
+    // A tab that opens while others hold a token asks for it, rather than spend a refresh of its own.
+    crossTab.sync();
+  }
 
   // ---- ending -----------------------------------------------------------------------------------------------
 
