@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 
 /** The size gate in test/package fails above this (bytes, min+gz, createAuthedSocket alone). */
-export const BUDGET_GZIP_BYTES = 9000;
+export const BUDGET_GZIP_BYTES = 9500;
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 

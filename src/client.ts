@@ -17,7 +17,7 @@ import { createLog } from "./log.js";
 import { type AuthedSocketOptions, normalizeOptions, type SocketIoOptions } from "./options.js";
 import { ProtocolEvent, type ReadyPayload, type RefreshAck, type RevokedPayload } from "./protocol.js";
 import { backoffDelay, clampDelay } from "./schedule.js";
-import { type KeptToken, TokenKeeper } from "./token.js";
+import { createTokenKeeper, type KeptToken, type TokenKeeper } from "./token.js";
 
 /** socket.io-client's own constraint on event maps. */
 // biome-ignore lint/suspicious/noExplicitAny: mirrors socket.io-client's EventsMap so any event map it accepts is accepted here.
@@ -62,6 +62,8 @@ export interface AuthedSocket<
 
 /** How long a fresh connection must live before refusals stop counting as "in a row". */
 const SETTLE_MS = 2000;
+/** How long a handshake waits for a refresh while the token in hand, inside its margin, still works. */
+const STALE_WAIT_MS = 2000;
 /** Longest single timer step: a timer that sleeps through a suspended machine is noticed within this time. */
 const STEP_MS = 30_000;
 
@@ -108,6 +110,7 @@ export function createAuthedSocket<
     browserCrossTabEnvironment(
       () => clock.now(),
       (cb, ms) => timers.setTimeout(cb, ms),
+      (handle) => timers.clearTimeout(handle),
     );
   const crossTab =
     o.crossTab && tabs
@@ -117,7 +120,7 @@ export function createAuthedSocket<
           if (token && state === "authenticated") rotate(token);
         })
       : null;
-  const keeper: TokenKeeper = new TokenKeeper(crossTab ? { ...o, refresh: crossTab.wrap(o.refresh) } : o, {
+  const keeper: TokenKeeper = createTokenKeeper(crossTab ? { ...o, refresh: crossTab.wrap(o.refresh) } : o, {
     attempt: (reason, attempt) => events.emit("refreshing", { reason, attempt }),
     failed: (error, attempt, retryInMs) => {
       log.warn(`refresh attempt ${attempt} failed: ${error.message}`);
@@ -143,6 +146,8 @@ export function createAuthedSocket<
   let sent: KeptToken | null = null;
   /** The server advertised in-band refresh on this connection. */
   let inBand = false;
+  /** The token an in-band rotation is sending, until its ack. */
+  let rotating: KeptToken | null = null;
   /** Refusals of freshly refreshed tokens in a row; reset once a connection settles. */
   let rejections = 0;
   /** Re-handshake attempts after refusals that are not about the token; reset once a connection settles. */
@@ -213,13 +218,23 @@ export function createAuthedSocket<
     const status = keeper.status(held);
     if (status === "ok" && held) return held;
     const pending = keeper.refresh(status === "stale" ? "expiring" : "missing");
+    // Inside the margin the old token still works: wait for the new one only briefly before using it.
+    const stale = status === "stale" && held;
     try {
-      return await deadline(pending, o.refreshTimeoutMs, timers);
+      return await deadline(
+        pending,
+        stale ? Math.min(o.refreshTimeoutMs, STALE_WAIT_MS) : o.refreshTimeoutMs,
+        timers,
+      );
     } catch (error) {
-      // Inside the margin the old token still works: better to connect with it than to wait.
-      if (held && keeper.status(held) === "stale") return held;
-      if (error instanceof TimeoutMarker) throw new ParkError(pending);
-      throw error;
+      // Only a slow refresh falls back: a refresh that ended the session (or gave up) must not be talked round.
+      if (!(error instanceof TimeoutMarker)) throw error;
+      if (held && keeper.status(held) === "stale") {
+        // The new token reaches the connection once it lands (in band where the server offers it).
+        pending.then((token) => state === "authenticated" && rotate(token)).catch(() => undefined);
+        return held;
+      }
+      throw new ParkError(pending);
     }
   }
 
@@ -277,9 +292,16 @@ export function createAuthedSocket<
 
   // ---- reconnect paths the client owns ----------------------------------------------------------------------
 
+  /** True while this client itself disconnects the socket, so its own "io client disconnect" is told apart. */
+  let stopping = false;
   function stopSocket(): void {
     handshakeSeq++;
-    socket.disconnect();
+    stopping = true;
+    try {
+      socket.disconnect();
+    } finally {
+      stopping = false;
+    }
   }
 
   function reopen(): void {
@@ -346,14 +368,25 @@ export function createAuthedSocket<
 
   function rotate(token: KeptToken): void {
     if (isOver()) return;
-    if (!socket.connected) return; // the next handshake picks the new token up through the auth function
+    if (!socket.connected) {
+      // The next handshake picks the new token up through the auth function.
+      if (state === "refreshing") setState(socket.active ? "reconnecting" : "idle");
+      return;
+    }
+    // Already on this connection, or on its way there: nothing to send.
+    if (token === sent || token === rotating) {
+      if (state === "refreshing") setState("authenticated");
+      return;
+    }
     if (o.rotation === "reconnect") return reopen();
     // Without the in-band protocol the live connection stays as it is; the next handshake uses the new token.
     if (!inBand) return setState("authenticated");
     const seq = handshakeSeq;
+    rotating = token;
     (socket as unknown as { timeout(ms: number): AnySocket })
       .timeout(clampDelay(o.refreshTimeoutMs))
       .emit(ProtocolEvent.Refresh, { token: token.value }, (error: Error | null, ack?: RefreshAck) => {
+        if (rotating === token) rotating = null;
         if (seq !== handshakeSeq || isOver() || !socket.connected) return;
         if (error || !ack || typeof ack !== "object") {
           log.warn("the server did not acknowledge auth:refresh; keeping the connection");
@@ -441,7 +474,12 @@ export function createAuthedSocket<
   });
 
   listen(socket, "connect_error", (error: Error & { data?: unknown }) => {
-    if (isOver() || socket.active) return; // transport errors: the Manager retries, the auth function refreshes
+    if (isOver()) return;
+    // Transport errors: the Manager retries and the auth function refreshes, unless the app turned that off.
+    if (socket.active) {
+      if (!socket.io.reconnection()) setState("idle");
+      return;
+    }
     const refusal = classifyRefusal(error, isAuthError);
     log.debug(`handshake refused (${refusal}): ${error.message}`);
     if (refusal === "fatal")
@@ -452,9 +490,13 @@ export function createAuthedSocket<
 
   listen(socket, "disconnect", (reason: string) => {
     inBand = false;
+    rotating = null;
     clearSlot("settle");
-    if (isOver() || recovering || reason === "io client disconnect") return;
-    if (socket.active) return setState("reconnecting"); // transport loss: the Manager reconnects
+    if (isOver() || recovering || stopping) return;
+    // The app disconnected the socket itself: not connected, not trying; connect() starts again.
+    if (reason === "io client disconnect") return setState("idle");
+    // Transport loss: the Manager reconnects, unless the app turned reconnection off.
+    if (socket.active) return setState(socket.io.reconnection() ? "reconnecting" : "idle");
     // The server dropped us without saying why in the protocol (a kick on expiry, a restart). socket.io-client
     // will not reconnect by itself; the auth function refreshes first if the token is no longer usable.
     retryLater();
@@ -462,6 +504,10 @@ export function createAuthedSocket<
 
   listen(socket.io, "reconnect_attempt", () => {
     if (state === "reconnecting") setState("connecting");
+  });
+  // The app capped socket.io's attempts (`reconnectionAttempts`) and they ran out: idle until connect().
+  listen(socket.io, "reconnect_failed", () => {
+    if (!isOver()) setState("idle");
   });
 
   listen(socket, ProtocolEvent.Ready, (payload: ReadyPayload) => {
@@ -534,8 +580,29 @@ export function createAuthedSocket<
     }
   }
 
+  /**
+   * With socket.io's `retries` option, emits wait in a queue of their own that survives a disconnect and would be
+   * sent on the next connection — possibly another user's. Their acks fail instead.
+   */
+  function discardQueued(): void {
+    const queue = (socket as unknown as { _queue?: { tryCount: number; args: unknown[] }[] })._queue;
+    while (queue?.length) {
+      const head = queue[0] as { tryCount: number; args: unknown[] };
+      const settle = head.args[head.args.length - 1];
+      if (typeof settle !== "function") {
+        queue.shift();
+        continue;
+      }
+      head.tryCount = Number.POSITIVE_INFINITY; // makes socket.io drop it and hand the error to the app's ack
+      settle(new Error("authed-socket: the session ended before this emit was sent"));
+      if (queue[0] === head) queue.shift();
+    }
+  }
+
   function teardown(): void {
     keeper.reset();
+    crossTab?.reset();
+    rotating = null;
     for (const name of [...slots.keys()]) clearSlot(name);
     recovering = false;
     inBand = false;
@@ -548,6 +615,7 @@ export function createAuthedSocket<
     clearOutsideAuth();
     discardBuffered();
     stopSocket();
+    discardQueued();
   }
 
   function loggedOut(reason: LoggedOutReason, error?: AuthedSocketError): void {

@@ -60,6 +60,8 @@ export interface CrossTab {
   ): (context: RefreshContext) => Promise<TokenResult>;
   /** Asks the other tabs for their newest token (after a resume: a frozen tab misses messages). */
   sync(): void;
+  /** Forgets what this tab held and saw (logout): a later session starts from nothing. */
+  reset(): void;
   close(): void;
 }
 
@@ -68,12 +70,14 @@ export interface CrossTabEnvironment {
   openChannel(name: string): ChannelLike;
   now(): number;
   setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
 }
 
 /** The browser's Web Locks and BroadcastChannel, or null where either is missing (Node, React Native, old browsers). */
 export function browserCrossTabEnvironment(
   now: () => number,
   setTimer: (cb: () => void, ms: number) => unknown,
+  clearTimer: (handle: unknown) => void,
 ): CrossTabEnvironment | null {
   const g = globalThis as {
     navigator?: { locks?: LockManagerLike };
@@ -82,7 +86,13 @@ export function browserCrossTabEnvironment(
   const locks = g.navigator?.locks;
   const Channel = g.BroadcastChannel;
   if (!locks || typeof locks.request !== "function" || typeof Channel !== "function") return null;
-  return { locks, openChannel: (name: string) => new Channel(name), now, setTimeout: setTimer };
+  return {
+    locks,
+    openChannel: (name: string) => new Channel(name),
+    now,
+    setTimeout: setTimer,
+    clearTimeout: clearTimer,
+  };
 }
 
 /**
@@ -133,13 +143,18 @@ export function createCrossTab(
     wrap(refresh) {
       return async (context) => {
         const before = mine;
+        // The lock wait ends when it takes too long, or when the refresh is abandoned (logout, timeout).
         const controller = new AbortController();
         const { signal } = controller;
-        env.setTimeout(() => controller.abort(), options.lockTimeoutMs);
+        const timer = env.setTimeout(() => controller.abort(), options.lockTimeoutMs);
+        const abandon = () => controller.abort();
+        context.signal.addEventListener("abort", abandon, { once: true });
         let outcome: TokenResult | undefined;
         let entered = false;
         const inside = async () => {
           entered = true;
+          // Abandoned while waiting: never spend a refresh token for a session that has ended.
+          if (context.signal.aborted) throw context.signal.reason;
           // Another tab refreshed while this one waited for the lock: take its token, do not spend ours.
           if (latest && latest.version > before) {
             outcome = asResult(latest);
@@ -161,14 +176,21 @@ export function createCrossTab(
           await env.locks.request(options.name, { signal }, inside);
         } catch (error) {
           // Waited too long for the lock (a stuck or frozen holder): refresh without it rather than hang.
-          if (!signal.aborted || entered) throw error;
+          if (context.signal.aborted || !signal.aborted || entered) throw error;
           await inside();
+        } finally {
+          env.clearTimeout(timer);
+          context.signal.removeEventListener("abort", abandon);
         }
         return outcome;
       };
     },
     sync() {
       channel.postMessage({ type: "sync" } satisfies Message);
+    },
+    reset() {
+      mine = 0;
+      latest = null;
     },
     close() {
       channel.onmessage = null;

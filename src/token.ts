@@ -33,48 +33,34 @@ type Options = Pick<
  * its signal, transient failures retried with backoff. A generation number makes every result that arrives after
  * `reset()` a no-op, so a refresh that resolves after logout cannot bring a token back.
  */
-export class TokenKeeper {
-  private held: KeptToken | null = null;
-  private generation = 0;
-  private flight: Promise<KeptToken> | null = null;
-  private queued: Promise<KeptToken> | null = null;
-  private readonly cancels = new Set<() => void>();
-  private readonly skew = new SkewEstimator();
-
-  constructor(
-    private readonly options: Options,
-    private readonly hooks: KeeperHooks,
-    private readonly random: () => number = Math.random,
-  ) {}
-
-  /** The token in hand, or null. */
-  get current(): KeptToken | null {
-    return this.held;
-  }
-
-  /** True while a refresh (or a forced one queued behind it) is pending. */
-  get refreshing(): boolean {
-    return this.flight !== null || this.queued !== null;
-  }
+export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: () => number = Math.random) {
+  let held: KeptToken | null = null;
+  let generation = 0;
+  let flight: Promise<KeptToken> | null = null;
+  let queued: Promise<KeptToken> | null = null;
+  const cancels = new Set<() => void>();
+  const skew = new SkewEstimator();
+  /** The last token taken from another tab: the same token handed back by the coordinator is not news. */
+  let adopted: KeptToken | null = null;
 
   /** "ok", "stale" (inside the margin), "expired", or "none", judged on the local clock now. */
-  status(token: KeptToken | null = this.held): "ok" | "stale" | "expired" | "none" {
+  function status(token: KeptToken | null = held): "ok" | "stale" | "expired" | "none" {
     if (!token) return "none";
-    const now = this.options.clock.now();
+    const now = options.clock.now();
     if (token.expiresAt !== null && now >= token.expiresAt) return "expired";
     if (token.refreshAt !== null && now >= token.refreshAt) return "stale";
     return "ok";
   }
 
   /** Reads the stored token through `getToken` when none is held. Resolves null when there is none. */
-  async load(): Promise<KeptToken | null> {
-    if (this.held) return this.held;
-    const gen = this.generation;
-    const result = await this.call(() => this.options.getToken(), "getToken");
-    this.check(gen);
-    if (this.held) return this.held;
+  async function load(): Promise<KeptToken | null> {
+    if (held) return held;
+    const gen = generation;
+    const result = await call(() => options.getToken(), "getToken");
+    check(gen);
+    if (held) return held;
     if (result === null || result === undefined) return null;
-    return this.accept(result, false);
+    return accept(result, false);
   }
 
   /**
@@ -82,73 +68,75 @@ export class TokenKeeper {
    * the very token the server just refused): it queues one fresh refresh behind it, shared by every forced caller
    * until it starts.
    */
-  refresh(reason: RefreshReason, forced = false): Promise<KeptToken> {
-    if (!this.flight) return this.start(reason);
-    if (!forced) return this.queued ?? this.flight;
-    if (!this.queued) {
-      const gen = this.generation;
-      const queued = this.flight
+  function refresh(reason: RefreshReason, forced = false): Promise<KeptToken> {
+    if (!flight) return start(reason);
+    if (!forced) return queued ?? flight;
+    if (!queued) {
+      const gen = generation;
+      const next: Promise<KeptToken> = flight
         .catch(() => undefined)
         .then(() => {
-          if (this.queued === queued) this.queued = null;
-          this.check(gen);
-          return this.flight ?? this.start(reason);
+          if (queued === next) queued = null;
+          check(gen);
+          return flight ?? start(reason);
         });
-      this.queued = queued;
+      queued = next;
     }
-    return this.queued;
+    return queued;
   }
 
   /**
    * Takes a token obtained elsewhere (another tab's refresh) as if this keeper had refreshed: it becomes the held
    * token and `refreshed` fires. Returns null (with a warning) for a result that does not validate.
    */
-  adopt(result: TokenResult): KeptToken | null {
+  function adopt(result: TokenResult): KeptToken | null {
     try {
-      const token = this.accept(result, true);
-      this.hooks.refreshed(token);
+      // Another tab's token may be minutes old: its iat says nothing about this device's clock.
+      const token = accept(result, true, false);
+      adopted = token;
+      hooks.refreshed(token);
       return token;
     } catch (error) {
-      this.hooks.warn(`ignored a token shared by another tab: ${describeError(error)}`);
+      hooks.warn(`ignored a token shared by another tab: ${describeError(error)}`);
       return null;
     }
   }
 
   /** Forgets the token and abandons every refresh, retry wait and queued refresh. */
-  reset(): void {
-    this.generation++;
-    this.held = null;
-    this.flight = null;
-    this.queued = null;
-    for (const cancel of [...this.cancels]) cancel();
-    this.cancels.clear();
+  function reset(): void {
+    generation++;
+    held = null;
+    adopted = null;
+    flight = null;
+    queued = null;
+    for (const cancel of [...cancels]) cancel();
+    cancels.clear();
   }
 
-  private start(reason: RefreshReason): Promise<KeptToken> {
-    const flight = this.run(reason, this.generation).finally(() => {
-      if (this.flight === flight) this.flight = null;
+  function start(reason: RefreshReason): Promise<KeptToken> {
+    const started: Promise<KeptToken> = run(reason, generation).finally(() => {
+      if (flight === started) flight = null;
     });
-    this.flight = flight;
-    return flight;
+    flight = started;
+    return started;
   }
 
-  private async run(reason: RefreshReason, gen: number): Promise<KeptToken> {
-    const { retry } = this.options;
+  async function run(reason: RefreshReason, gen: number): Promise<KeptToken> {
+    const { retry } = options;
     for (let attempt = 1; ; attempt++) {
-      this.hooks.attempt(reason, attempt);
+      hooks.attempt(reason, attempt);
       let failure: AuthedSocketError;
       try {
-        const result = await this.call(
-          (signal) => this.options.refresh({ reason, signal, attempt }),
-          "refresh",
-        );
-        this.check(gen);
+        const result = await call((signal) => options.refresh({ reason, signal, attempt }), "refresh");
+        check(gen);
         if (result === null || result === undefined) throw new UnauthorizedError("refresh returned no token");
-        const token = this.accept(result, true);
-        this.hooks.refreshed(token);
+        if (held && held === adopted && held.value === (typeof result === "string" ? result : result.token))
+          return held;
+        const token = accept(result, true);
+        hooks.refreshed(token);
         return token;
       } catch (error) {
-        this.check(gen);
+        check(gen);
         if (error instanceof UnauthorizedError) throw error;
         failure =
           error instanceof AuthedSocketError
@@ -157,26 +145,26 @@ export class TokenKeeper {
                 cause: error,
               });
       }
-      const backoff = backoffDelay({ attempt, ...retry, random: this.random() });
+      const backoff = backoffDelay({ attempt, ...retry, random: random() });
       // A token service that said when to come back (Retry-After) is not asked sooner, within the configured cap.
       const asked = failure instanceof RefreshError ? (failure.retryAfterMs ?? 0) : 0;
       const retryInMs =
         attempt < retry.attempts ? Math.min(Math.max(backoff, asked), retry.maxDelayMs) : null;
-      this.hooks.failed(failure, attempt, retryInMs);
+      hooks.failed(failure, attempt, retryInMs);
       if (retryInMs === null) throw failure;
-      await this.wait(retryInMs);
-      this.check(gen);
+      await wait(retryInMs);
+      check(gen);
     }
   }
 
   /** Calls a provider with a timeout; the signal is aborted on timeout and on reset. */
-  private call<T>(invoke: (signal: AbortSignal) => T | Promise<T>, what: string): Promise<T> {
-    const { timers, refreshTimeoutMs } = this.options;
+  function call<T>(invoke: (signal: AbortSignal) => T | Promise<T>, what: string): Promise<T> {
+    const { timers, refreshTimeoutMs } = options;
     const controller = new AbortController();
     return new Promise<T>((resolve, reject) => {
       const settle = () => {
         timers.clearTimeout(timer);
-        this.cancels.delete(cancel);
+        cancels.delete(cancel);
       };
       const cancel = () => {
         settle();
@@ -192,7 +180,7 @@ export class TokenKeeper {
         controller.abort(error);
         reject(error);
       }, refreshTimeoutMs);
-      this.cancels.add(cancel);
+      cancels.add(cancel);
       Promise.resolve()
         .then(() => invoke(controller.signal))
         .then(
@@ -208,68 +196,91 @@ export class TokenKeeper {
     });
   }
 
-  private wait(delayMs: number): Promise<void> {
+  function wait(delayMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const cancel = () => {
-        this.options.timers.clearTimeout(timer);
+        options.timers.clearTimeout(timer);
         reject(abandoned());
       };
-      const timer = this.options.timers.setTimeout(() => {
-        this.cancels.delete(cancel);
+      const timer = options.timers.setTimeout(() => {
+        cancels.delete(cancel);
         resolve();
       }, delayMs);
-      this.cancels.add(cancel);
+      cancels.add(cancel);
     });
   }
 
-  private check(gen: number): void {
-    if (gen !== this.generation) throw abandoned();
+  function check(gen: number): void {
+    if (gen !== generation) throw abandoned();
   }
 
   /**
    * When to refresh `token`. Besides margin and jitter, two floors stop refresh storms with very short tokens (JWT
    * times are whole seconds, so a "1-second" token issued late in a second may have 50 ms to live): a fresh token
-   * is kept for at least half of the life it actually has left, and when a refresh brought no later expiry than the
+   * is kept for at least half of the life it actually has left, and when a refresh brought the same expiry as the
    * token before it, the next refresh waits for that expiry, since until then the issuer would answer the same.
    */
-  private refreshAtFor(token: HeldToken, fresh: boolean): number | null {
+  function refreshAtFor(token: HeldToken, fresh: boolean): number | null {
     const { expiresAt, lifetimeMs, receivedAt } = token;
     if (expiresAt === null || lifetimeMs === null) return null;
-    const chosen = this.options.marginFor(lifetimeMs);
+    const chosen = options.marginFor(lifetimeMs);
     // A margin function that returns NaN, a negative number or nothing must not disable the proactive refresh.
     const marginMs = Number.isFinite(chosen) && chosen >= 0 ? chosen : defaultMargin(lifetimeMs);
     const instant = refreshInstant({
       expiresAt,
       lifetimeMs,
       marginMs,
-      jitter: this.options.jitter,
-      random: this.random(),
+      jitter: options.jitter,
+      random: random(),
     });
     if (!fresh) return instant;
-    const previous = this.held?.expiresAt ?? null;
-    if (previous !== null && expiresAt <= previous) return expiresAt;
+    const previous = held?.expiresAt ?? null;
+    // Same expiry, to the second: the issuer answered within the same second. (A shorter-lived token than the one
+    // before, e.g. after a long-lived login token, is progress of another kind and keeps its margin.)
+    if (previous !== null && expiresAt <= previous && expiresAt > previous - 1000) return expiresAt;
     return Math.max(instant, receivedAt + (expiresAt - receivedAt) / 2);
   }
 
   /** Validates a provider result and makes it the held token. */
-  private accept(result: Exclude<TokenResult, null | undefined> | unknown, fresh: boolean): KeptToken {
+  function accept(
+    result: Exclude<TokenResult, null | undefined> | unknown,
+    fresh: boolean,
+    observeSkew = fresh,
+  ): KeptToken {
     const { value, extra } = parseResult(result);
-    const now = this.options.clock.now();
-    const mono = this.options.clock.monotonic?.();
+    const now = options.clock.now();
+    const mono = options.clock.monotonic?.();
     const { token, badExp } = anchorToken(value, extra, {
       now,
-      fresh,
-      skew: this.skew,
+      fresh: observeSkew,
+      skew: skew,
       ...(mono === undefined || Number.isNaN(mono) ? {} : { wallMinusMonotonic: now - mono }),
     });
-    if (badExp) this.hooks.warn("the token's exp claim is not a number; it is treated as opaque");
+    if (badExp) hooks.warn("the token's exp claim is not a number; it is treated as opaque");
     if (fresh && token.expiresAt !== null && token.expiresAt <= now)
       throw new RefreshError("ERR_INVALID_TOKEN", "refresh returned a token that has already expired");
-    const kept: KeptToken = { ...token, fresh, refreshAt: this.refreshAtFor(token, fresh) };
-    this.held = kept;
+    const kept: KeptToken = { ...token, fresh, refreshAt: refreshAtFor(token, fresh) };
+    held = kept;
     return kept;
   }
+  return {
+    /** The token in hand, or null. */
+    get current(): KeptToken | null {
+      return held;
+    },
+    /** True while a refresh (or a forced one queued behind it) is pending. */
+    get refreshing(): boolean {
+      return flight !== null || queued !== null;
+    },
+    status,
+    load,
+    refresh,
+    adopt,
+    reset,
+  };
 }
+
+export type TokenKeeper = ReturnType<typeof createTokenKeeper>;
 
 function describeType(value: unknown): string {
   return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;

@@ -58,7 +58,10 @@ export class FakeSocket extends FakeEmitter {
   /** Changes whenever the simulated engine closes: a handshake callback of an older engine is stale. */
   private engine = 0;
   private opening = false;
-  readonly io = Object.assign(new FakeEmitter(), { opts: {} as Record<string, unknown> });
+  readonly io = Object.assign(new FakeEmitter(), {
+    opts: {} as Record<string, unknown>,
+    reconnection: () => true,
+  });
 
   constructor(private readonly world: World) {
     super();

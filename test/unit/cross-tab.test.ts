@@ -62,6 +62,7 @@ function env(locks: ReturnType<typeof fakeLocks>): CrossTabEnvironment {
     },
     now: () => Date.now(),
     setTimeout: (cb, ms) => setTimeout(cb, ms),
+    clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
   };
 }
 

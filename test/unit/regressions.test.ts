@@ -7,7 +7,7 @@ import { classifyRefusal } from "../../src/classify.js";
 import { createEmitter } from "../../src/events.js";
 import { createLog } from "../../src/log.js";
 import { type AuthedSocketOptions, normalizeOptions } from "../../src/options.js";
-import { type KeeperHooks, TokenKeeper } from "../../src/token.js";
+import { createTokenKeeper, type KeeperHooks } from "../../src/token.js";
 import { deepText, deferred, jwtAt, track } from "./support.js";
 
 const MINUTE = 60_000;
@@ -18,7 +18,7 @@ function keeperWith(
   random = 0.9,
 ) {
   const hooks: KeeperHooks = { attempt: () => {}, failed: () => {}, refreshed: () => {}, warn: () => {} };
-  return new TokenKeeper(normalizeOptions({ logger: null, ...options }), hooks, () => random);
+  return createTokenKeeper(normalizeOptions({ logger: null, ...options }), hooks, () => random);
 }
 
 beforeEach(() => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { RefreshError } from "../../src/errors.js";
 import { normalizeOptions } from "../../src/options.js";
-import { TokenKeeper } from "../../src/token.js";
+import { createTokenKeeper } from "../../src/token.js";
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_700_000_000_000 });
@@ -26,7 +26,7 @@ function keeperThatFailsOnce(retryAfterMs: number | undefined, maxDelayMs = 30_0
     },
     retry: { baseDelayMs: 1000, maxDelayMs },
   });
-  const keeper = new TokenKeeper(
+  const keeper = createTokenKeeper(
     options,
     {
       attempt: () => {},

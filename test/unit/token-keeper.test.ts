@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Clock, Timers } from "../../src/clock.js";
 import { type AuthedSocketError, RefreshError, UnauthorizedError } from "../../src/errors.js";
 import { type AuthedSocketOptions, normalizeOptions, type RefreshContext } from "../../src/options.js";
-import { type KeeperHooks, TokenKeeper } from "../../src/token.js";
+import { createTokenKeeper, type KeeperHooks } from "../../src/token.js";
 import { deferred, fakeJwt, jwtAt, rejectionOf, track } from "./support.js";
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
@@ -35,7 +35,7 @@ function setup(
     ...options,
     refresh,
   });
-  return { keeper: new TokenKeeper(normalized, hooks, random), hooks };
+  return { keeper: createTokenKeeper(normalized, hooks, random), hooks };
 }
 
 /** Lets provider calls and promise chains run without moving fake time. */

@@ -1,0 +1,198 @@
+/**
+ * Cross-tab coordination at client level (navigator.locks stubbed, Node's real BroadcastChannel, real timers, the
+ * shared FakeSocket).
+ */
+import { afterEach, expect, it, vi } from "vitest";
+import { type AuthedSocket, createAuthedSocket, type RefreshContext } from "../../src/index.js";
+import { FakeSocket, fakeJwt, type World } from "../helpers/fake-socket.js";
+import { waitUntil } from "../helpers/wait.js";
+
+/** A Web Locks stand-in: exclusive, FIFO, honours the abort signal while waiting (same as test/unit/cross-tab). */
+function fakeLocks() {
+  const queues = new Map<string, Promise<void>>();
+  return {
+    /** Requests made, and callbacks that ran to the end: tests wait on these instead of sleeping. */
+    requested: 0,
+    finished: 0,
+    request(
+      name: string,
+      options: { signal?: AbortSignal },
+      callback: () => Promise<unknown>,
+    ): Promise<unknown> {
+      this.requested++;
+      const previous = queues.get(name) ?? Promise.resolve();
+      let release: () => void = () => {};
+      const mine = new Promise<void>((resolve) => (release = resolve));
+      queues.set(
+        name,
+        previous.then(() => mine),
+      );
+      return new Promise((resolve, reject) => {
+        let granted = false;
+        options.signal?.addEventListener("abort", () => {
+          if (granted) return;
+          this.finished++;
+          release();
+          reject(new DOMException("aborted", "AbortError"));
+        });
+        void previous.then(async () => {
+          if (options.signal?.aborted) return;
+          granted = true;
+          try {
+            resolve(await callback());
+          } catch (error) {
+            reject(error);
+          } finally {
+            this.finished++;
+            release();
+          }
+        });
+      });
+    },
+  };
+}
+
+const world = (): World => ({
+  violations: [],
+  stats: { handshakes: 0, accepted: 0, refreshes: 0, inBandRotations: 0 },
+  rejectNext: false,
+  inBand: false,
+  quiet: null,
+});
+
+const clients: AuthedSocket[] = [];
+const channels: BroadcastChannel[] = [];
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+  for (const c of channels.splice(0)) c.close();
+  vi.unstubAllGlobals();
+});
+let seq = 0;
+
+it("a tab that waited for the lock while another tab refreshed keeps its margin (refreshAt < expiresAt)", async () => {
+  const locks = fakeLocks();
+  vi.stubGlobal("navigator", { locks });
+  const name = `review-${Date.now()}-${++seq}`;
+  const now = Math.floor(Date.now() / 1000);
+  const t0 = fakeJwt(now, now + 30);
+  const refreshCalls: string[] = [];
+  /** Delays of every timer tab B arms; the refresh slot is the only one above 10 s here. */
+  const bTimers: number[] = [];
+  const bRefreshed: unknown[] = [];
+  const make = (
+    tab: string,
+    timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout },
+  ) => {
+    const client = createAuthedSocket("http://review.test", {
+      getToken: () => t0,
+      refresh: async () => {
+        refreshCalls.push(tab);
+        await new Promise((r) => setTimeout(r, 30));
+        const n = Math.floor(Date.now() / 1000);
+        return fakeJwt(n, n + 20);
+      },
+      refreshMarginMs: 5000,
+      jitter: 0,
+      refreshTimeoutMs: 7000,
+      crossTab: { name, handoffMs: 50 },
+      environment: "none",
+      logger: null,
+      ...(timers ? { timers } : {}),
+      io: () => new FakeSocket(world()) as never,
+    });
+    clients.push(client);
+    return client;
+  };
+  const a = make("A");
+  const b = make("B", {
+    setTimeout: ((cb: () => void, ms: number) => {
+      bTimers.push(ms);
+      return setTimeout(cb, ms);
+    }) as never,
+    clearTimeout: ((h: unknown) => clearTimeout(h as never)) as never,
+  });
+  b.on("refreshed", (e) => bRefreshed.push(e));
+  await waitUntil(() => a.state === "authenticated" && b.state === "authenticated", { what: "both tabs" });
+
+  // Both tabs decide to refresh at about the same moment: A gets the lock, B waits and must adopt A's token.
+  await Promise.all([a.refresh(), b.refresh()]);
+  expect(refreshCalls).toEqual(["A"]);
+  expect(a.expiresAt).toBe(b.expiresAt);
+
+  const expiresAt = b.expiresAt as number;
+  const refreshSlot = bTimers.filter((ms) => ms > 10_000).at(-1) as number;
+  // With margin 5 s and no jitter, B must refresh 5 s before expiry, like A does.
+  expect({
+    refreshedEventsInB: bRefreshed.length,
+    // Within 300 ms of 5 s: the timer was armed a moment before this line reads the clock.
+    marginKept: Math.abs(expiresAt - Date.now() - refreshSlot - 5000) < 300,
+  }).toEqual({ refreshedEventsInB: 1, marginKept: true });
+});
+
+it("a refresh abandoned by logout() while waiting for another tab's lock never calls refresh", async () => {
+  const locks = fakeLocks();
+  vi.stubGlobal("navigator", { locks });
+  const name = `review-${Date.now()}-${++seq}`;
+  // Another tab holds the lock (its refresh is slow).
+  let releaseOther: () => void = () => {};
+  void locks.request(name, {}, () => new Promise<void>((resolve) => (releaseOther = resolve)));
+
+  const now = Math.floor(Date.now() / 1000);
+  const calls: { afterLogout: boolean; signalAborted: boolean }[] = [];
+  let loggedOut = false;
+  const client = createAuthedSocket("http://review.test", {
+    getToken: () => fakeJwt(now, now + 600),
+    refresh: (ctx: RefreshContext) => {
+      calls.push({ afterLogout: loggedOut, signalAborted: ctx.signal.aborted });
+      const n = Math.floor(Date.now() / 1000);
+      return fakeJwt(n, n + 600);
+    },
+    crossTab: { name, lockTimeoutMs: 5000, handoffMs: 0 },
+    environment: "none",
+    logger: null,
+    io: () => new FakeSocket(world()) as never,
+  });
+  clients.push(client);
+  await client.waitFor("authenticated", { timeoutMs: 2000 });
+  const before = locks.requested;
+  const pending = client.refresh().catch(() => undefined); // waits for the other tab's lock
+  await waitUntil(() => locks.requested > before, { what: "this tab's lock request" });
+  client.logout();
+  loggedOut = true;
+  await pending;
+  releaseOther(); // the other tab finishes
+  // Every request, the other tab's and this tab's abandoned one, has come to an end.
+  await waitUntil(() => locks.finished === locks.requested, { what: "the lock queue to drain" });
+  expect(calls).toEqual([]);
+});
+
+it("adopting another tab's older token (a sync reply after a freeze) does not shift this tab's clock by its age", async () => {
+  vi.stubGlobal("navigator", { locks: fakeLocks() });
+  const name = `review-${Date.now()}-${++seq}`;
+  const nowSec = Math.floor(Date.now() / 1000);
+  // This tab loaded its token from storage (never refreshed itself): no skew observation yet; the clock is correct.
+  const client = createAuthedSocket("http://review.test", {
+    getToken: () => fakeJwt(nowSec - 900, nowSec + 200), // an older 1100 s token with 200 s left
+    refresh: () => {
+      throw new Error("not expected");
+    },
+    crossTab: { name },
+    environment: "none",
+    logger: null,
+    io: () => new FakeSocket(world()) as never,
+  });
+  clients.push(client);
+  await client.waitFor("authenticated", { timeoutMs: 2000 });
+  // Another tab refreshed 10 minutes ago while this one was frozen; on resume it answers the sync with that token,
+  // exactly as cross-tab.ts `message(latest.version, latest.token, latest.expiresAt)` does for a plain JWT.
+  const other = new BroadcastChannel(name);
+  channels.push(other);
+  const issued = nowSec - 600;
+  const token = fakeJwt(issued, issued + 900); // 15-minute token, 5 minutes left
+  other.postMessage({ type: "token", version: Date.now(), token });
+  await waitUntil(() => (client.expiresAt as number) >= (issued + 900) * 1000, { what: "adoption" });
+  const realExpiry = (issued + 900) * 1000;
+  expect({ minutesPastRealExpiry: ((client.expiresAt as number) - realExpiry) / 60_000 }).toEqual({
+    minutesPastRealExpiry: 0,
+  });
+});
