@@ -85,7 +85,12 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   };
 
   const client = createAuthedSocket<ServerToClient, ClientToServer>(options.baseUrl, {
-    getToken: () => initial,
+    // The login's access token, handed over once; every later token comes from refresh.
+    getToken: () => {
+      const token = initial;
+      initial = null;
+      return token;
+    },
     refresh: async ({ signal }) => {
       stats.refreshCalls++;
       const res = await post(`${options.baseUrl}/refresh`, { refreshToken }, signal);
@@ -98,7 +103,6 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     logger: null,
     socket: { transports: ["websocket"] },
   });
-  initial = null; // handed over once; every later token comes from refresh
 
   const until = (at: number | null) =>
     at === null ? "no expiry" : `expires in ${((at - Date.now()) / 1000).toFixed(1)}s`;

@@ -38,7 +38,12 @@ let stored: { token: string; expiresIn: number } | null = {
 };
 
 const client = createAuthedSocket<ServerToClient, ClientToServer>(url, {
-  getToken: () => stored,
+  // The login's access token, used once; every later token comes from refresh.
+  getToken: () => {
+    const token = stored;
+    stored = null;
+    return token;
+  },
   // The token service rotates refresh tokens: keep the new one from every answer.
   refresh: refreshWithFetch({
     url: `${url}/refresh`,
@@ -63,7 +68,6 @@ const client = createAuthedSocket<ServerToClient, ClientToServer>(url, {
     },
   },
 });
-stored = null; // used once; every later token comes from refresh
 
 client.socket.on("chat", ({ from, text }) => console.log(`${from}: ${text}`));
 
