@@ -14,6 +14,7 @@ import {
   normalizeOptions,
   type SocketMiddleware,
 } from "./options.js";
+import { releaseWithheld, withholdRestoredSessions } from "./recovery.js";
 import { recheckRecovered, startSession } from "./session.js";
 import type { JwtClaims } from "./verifier.js";
 
@@ -149,9 +150,15 @@ function listenOn(namespace: GuardTarget, context: AuthContext): void {
   }
   if (namespaces.has(namespace)) return;
   namespaces.add(namespace);
-  namespace.on("connection", ((socket: HookSocket) => onConnection(socket, context)) as (
-    socket: never,
-  ) => void);
+  withholdRestoredSessions(namespace);
+  const listener = ((socket: HookSocket) => onConnection(socket, context)) as (socket: never) => void;
+  // First in line: the application's own `connection` handlers, registered earlier, must not see a restored session
+  // before the companion has started holding what is sent to it.
+  const emitter = namespace as GuardTarget & {
+    prependListener?(event: "connection", l: (socket: never) => void): unknown;
+  };
+  if (typeof emitter.prependListener === "function") emitter.prependListener("connection", listener);
+  else namespace.on("connection", listener);
 }
 
 function onConnection(socket: HookSocket, context: AuthContext): void {
@@ -164,6 +171,8 @@ function onConnection(socket: HookSocket, context: AuthContext): void {
   if (accepted.get(socket) === context) {
     sockets.add(socket);
     accepted.delete(socket);
+    // A restored session that went through the middleware again (skipMiddlewares: false) was verified there.
+    if (socket.recovered) releaseWithheld(socket);
     startSession(socket, context);
   } else if (socket.recovered) {
     sockets.add(socket);

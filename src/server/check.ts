@@ -81,7 +81,8 @@ export async function checkToken(
   }
 
   const exp = (claims as { exp?: unknown }).exp;
-  if (exp !== undefined && (typeof exp !== "number" || !Number.isFinite(exp))) {
+  // exp in ms must be finite too: 1e306 seconds passes Number.isFinite but overflows once multiplied.
+  if (exp !== undefined && (typeof exp !== "number" || !Number.isFinite(exp * 1000))) {
     return refuse("TOKEN_INVALID", undefined, "Authentication failed: the token's exp is not a number");
   }
   const expiresAt = exp === undefined ? null : exp * 1000;
@@ -156,7 +157,20 @@ export function registerClaimsGuard(namespace: object, predicate: ClaimsPredicat
   guards.add(predicate);
 }
 
-/** The `requireClaims()` predicates that guard a namespace. */
+/** Marks a middleware returned by `requireClaims()` with its predicate. */
+export const CLAIMS_GUARD: unique symbol = Symbol("authed-socket.requireClaims");
+
+/**
+ * The `requireClaims()` predicates that guard a namespace: those seen running there, and those found among its
+ * middlewares — a session restored on a node where no handshake has run yet must meet them too.
+ */
 export function claimsGuardsOf(namespace: object): Iterable<ClaimsPredicate> {
-  return claimGuards.get(namespace) ?? [];
+  const guards = new Set(claimGuards.get(namespace));
+  const middlewares = (namespace as { _fns?: unknown })._fns;
+  if (Array.isArray(middlewares))
+    for (const fn of middlewares) {
+      const guard = (fn as { [CLAIMS_GUARD]?: ClaimsPredicate } | null)?.[CLAIMS_GUARD];
+      if (typeof guard === "function") guards.add(guard);
+    }
+  return guards;
 }

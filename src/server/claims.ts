@@ -1,7 +1,7 @@
 /**
  * `requireClaims()`: a namespace guard on the claims `authenticate()` accepted (e.g. `/admin` needs `role: "admin"`).
  */
-import { type ClaimsPredicate, registerClaimsGuard } from "./check.js";
+import { CLAIMS_GUARD, type ClaimsPredicate, registerClaimsGuard } from "./check.js";
 import { asVerifyError, handshakeError } from "./errors.js";
 import type { AuthData, HookSocket, SocketMiddleware } from "./options.js";
 import type { JwtClaims } from "./verifier.js";
@@ -29,7 +29,7 @@ export function requireClaims<C extends object = JwtClaims>(
     throw new TypeError("requireClaims: `predicate` must be a function (claims, socket) => boolean");
   }
   const guard = predicate as unknown as ClaimsPredicate;
-  return (socketArgument, next) => {
+  const middleware: SocketMiddleware<C> = (socketArgument, next) => {
     const socket = socketArgument as unknown as HookSocket;
     try {
       registerClaimsGuard(socket.nsp, guard);
@@ -54,4 +54,6 @@ export function requireClaims<C extends object = JwtClaims>(
         (error: unknown) => next(handshakeError(asVerifyError(error)?.code ?? "UNAVAILABLE")),
       );
   };
+  (middleware as { [CLAIMS_GUARD]?: ClaimsPredicate })[CLAIMS_GUARD] = guard;
+  return middleware;
 }

@@ -88,9 +88,10 @@ export function handshakeError(
 export function safeMessage(code: HandshakeErrorCode, message: string, token: unknown): string {
   if (message.length === 0 || message.length > 200) return defaultMessage(code);
   if (typeof token === "string") {
-    // Any JWT segment counts; pieces shorter than 8 characters would match ordinary words and carry no secret.
-    const pieces = [token, ...token.split(".")].filter((piece) => piece.length >= 8);
-    if (pieces.some((piece) => message.includes(piece))) return defaultMessage(code);
+    // Any 8 consecutive characters of the token count, so a partial quote ("unknown session eyJhbGciOi…") is caught
+    // too; shorter pieces would match ordinary words and carry no secret.
+    for (let i = 0; i + 8 <= token.length; i++)
+      if (message.includes(token.slice(i, i + 8))) return defaultMessage(code);
   }
   return message;
 }

@@ -14,8 +14,13 @@ import {
 import { checkToken, claimsGuardsOf, readHandshakeToken, readTokenValue } from "./check.js";
 import { type CancelTimer, timerAt } from "./clock.js";
 import type { AuthContext, AuthData, HookSocket } from "./options.js";
+import { dropWithheld, holdOutgoing, releaseWithheld, revokedReason } from "./recovery.js";
 import { userRoom } from "./users.js";
 
+/** Packets held (each way) while a restored session is re-checked; beyond it the session is refused. */
+const MAX_HELD_PACKETS = 100;
+/** Longest re-check of a restored session (a revocation store that does not answer). */
+const RECHECK_TIMEOUT_MS = 10_000;
 /** At most this many `auth:refresh` requests wait behind the one being verified; more are refused. */
 const MAX_QUEUED_REFRESHES = 4;
 
@@ -81,8 +86,17 @@ export function recheckRecovered(socket: HookSocket, context: AuthContext): void
   if (!socket.connected || sessions.has(socket)) return;
   const auth = authOf(socket);
   if (!auth) {
+    dropWithheld(socket);
     context.onReject({ phase: "recovery", code: "TOKEN_INVALID", socketId: socket.id });
     cut(socket, ProtocolEvent.Expired, {});
+    return;
+  }
+  const revoked = revokedReason(socket);
+  if (revoked !== undefined) {
+    dropWithheld(socket);
+    context.onReject({ phase: "recovery", code: "TOKEN_INVALID", socketId: socket.id });
+    const payload: RevokedPayload = { reason: revoked };
+    cut(socket, ProtocolEvent.Revoked, payload);
     return;
   }
   const presented = readHandshakeToken(socket.handshake, context.tokenFrom);
@@ -99,12 +113,14 @@ export function recheckRecovered(socket: HookSocket, context: AuthContext): void
     return;
   }
   if (auth.expiresAt !== null && auth.expiresAt + context.graceMs <= context.clock.now()) {
+    dropWithheld(socket);
     context.onReject({ phase: "recovery", code: "TOKEN_EXPIRED", socketId: socket.id });
     cut(socket, ProtocolEvent.Expired, {});
     return;
   }
   const { isRevoked } = context;
   if (!isRevoked) {
+    releaseWithheld(socket);
     startSession(socket, context);
     return;
   }
@@ -132,34 +148,56 @@ interface Refusal {
 function gate(socket: HookSocket, context: AuthContext, decide: () => Promise<Refusal | undefined>): void {
   let verdict: "pending" | "accepted" | "refused" = "pending";
   const held: Array<() => void> = [];
+  const outgoing = holdOutgoing(socket, MAX_HELD_PACKETS);
+  let settle: (refusal: Refusal | undefined) => void = () => {};
+  const settled = new Promise<Refusal | undefined>((resolve) => {
+    settle = resolve;
+  });
   socket.use((_packet, next) => {
     if (verdict === "accepted") next();
-    else if (verdict === "pending") held.push(() => next());
+    else if (verdict === "pending") {
+      // A client that floods a pending check is not buffered without end.
+      if (held.length >= MAX_HELD_PACKETS) settle({ code: "UNAVAILABLE" });
+      else held.push(() => next());
+    }
     // Refused: the packet is dropped; the socket is being disconnected.
   });
-  decide()
-    .catch((error: unknown): Refusal => ({ code: "UNAVAILABLE", error }))
-    .then((refusal) => {
-      if (!socket.connected) return;
-      if (refusal === undefined) {
-        verdict = "accepted";
-        startSession(socket, context);
-        for (const release of held.splice(0)) release();
-        return;
-      }
+  // A store that never answers must not keep the socket (and what it holds) in limbo.
+  const timer = context.clock.setTimeout(() => settle({ code: "UNAVAILABLE" }), RECHECK_TIMEOUT_MS);
+  decide().then(settle, (error: unknown) => settle({ code: "UNAVAILABLE", error }));
+  void settled.then((decided) => {
+    context.clock.clearTimeout(timer);
+    if (verdict !== "pending") return;
+    const refusal = decided ?? (outgoing.overflow() ? { code: "UNAVAILABLE" as const } : undefined);
+    if (!socket.connected) {
       verdict = "refused";
-      held.length = 0;
-      const { code, error } = refusal;
-      context.onReject(
-        error === undefined
-          ? { phase: "recovery", code, socketId: socket.id }
-          : { phase: "recovery", code, socketId: socket.id, error },
-      );
-      if (refusal.revoked) {
-        const payload: RevokedPayload = { reason: "revoked" };
-        cut(socket, ProtocolEvent.Revoked, payload);
-      } else cut(socket, ProtocolEvent.Expired, {});
-    });
+      outgoing.release(false);
+      dropWithheld(socket);
+      return;
+    }
+    if (refusal === undefined) {
+      verdict = "accepted";
+      releaseWithheld(socket);
+      outgoing.release(true);
+      startSession(socket, context);
+      for (const release of held.splice(0)) release();
+      return;
+    }
+    verdict = "refused";
+    held.length = 0;
+    outgoing.release(false);
+    dropWithheld(socket);
+    const { code, error } = refusal;
+    context.onReject(
+      error === undefined
+        ? { phase: "recovery", code, socketId: socket.id }
+        : { phase: "recovery", code, socketId: socket.id, error },
+    );
+    if (refusal.revoked) {
+      const payload: RevokedPayload = { reason: "revoked" };
+      cut(socket, ProtocolEvent.Revoked, payload);
+    } else cut(socket, ProtocolEvent.Expired, {});
+  });
 }
 
 /** Reads and checks the shape of `socket.data.auth`, which a persistent adapter may have serialised. */

@@ -3,6 +3,7 @@
  * such as `@socket.io/redis-adapter` they reach the user's sockets on every node.
  */
 import { ProtocolEvent, type RevokedPayload } from "../protocol.js";
+import { revokeStoredSessions } from "./recovery.js";
 
 /** What `in(room)` returns on a server or namespace; only the calls used here. */
 export interface RoomOperator {
@@ -62,6 +63,8 @@ export function disconnectUser(target: RoomsTarget, subject: string, reason = "r
   const operator = target.in(room) as RoomOperator & { emit(event: string, ...args: unknown[]): boolean };
   operator.emit(ProtocolEvent.Revoked, payload);
   target.in(room).disconnectSockets(true);
+  // A device that is offline right now would come back through connectionStateRecovery: it is told on return.
+  revokeStoredSessions(target, room, reason);
 }
 
 /**
