@@ -101,7 +101,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       return { token: body.accessToken, expiresIn: body.expiresIn * 1000 };
     },
     logger: null,
-    socket: { transports: ["websocket"] },
+    // Acknowledged delivery that survives a dropped transport: socket.io queues each emit until its ack arrives and
+    // sends it again after a reconnect (an emit in flight when the network drops would otherwise fail).
+    socket: { transports: ["websocket"], retries: 5, ackTimeout: 5000 },
   });
 
   const until = (at: number | null) =>
@@ -135,7 +137,6 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     const text = `message ${++seq} from ${name}`;
     stats.sent++;
     const p = client.socket
-      .timeout(15_000)
       .emitWithAck("chat", text)
       .then(
         (reply) => {

@@ -291,13 +291,23 @@ function resolveKeySource(
 function secretKey(secret: unknown): Uint8Array {
   if (typeof secret === "string") {
     if (secret.length === 0) throw new TypeError("jwtVerifier: `secret` must not be empty");
-    if (secret.includes("-----BEGIN")) {
-      throw new TypeError("jwtVerifier: `secret` looks like a PEM key; pass public keys as `publicKey`");
+    // A public key in any textual form (PEM, OpenSSH, a JWK as JSON) used as an HMAC secret is the HS/RS confusion:
+    // anyone holding the public key could sign tokens.
+    const trimmed = secret.trim();
+    if (trimmed.includes("-----BEGIN") || /^(ssh-|ecdsa-sha2-)/.test(trimmed) || /^\{[\s\S]*"kty"/.test(trimmed)) {
+      throw new TypeError("jwtVerifier: `secret` looks like a public key; pass public keys as `publicKey`");
     }
-    return new TextEncoder().encode(secret);
+    return checkLength(new TextEncoder().encode(secret));
   }
-  if (secret instanceof Uint8Array && secret.length > 0) return secret;
+  if (secret instanceof Uint8Array && secret.length > 0) return checkLength(secret);
   throw new TypeError("jwtVerifier: `secret` must be a non-empty string or Uint8Array");
+}
+
+/** RFC 7518 §3.2: an HMAC key must be at least as long as the hash; 32 bytes covers HS256. */
+function checkLength(key: Uint8Array): Uint8Array {
+  if (key.length < 32)
+    throw new TypeError(`jwtVerifier: \`secret\` is ${key.length} bytes; HMAC needs at least 32 (RFC 7518 §3.2)`);
+  return key;
 }
 
 /** Turns every accepted public-key form into a key object now, so a broken PEM fails at start-up, not per token. */
@@ -373,8 +383,8 @@ function jwksKey(options: JwksVerifierOptions): JWTVerifyGetKey {
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new TypeError("jwtVerifier: `jwksUrl` must be an http: or https: URL");
   }
-  if (!Number.isInteger(jwksTimeoutMs) || jwksTimeoutMs < 0) {
-    throw new TypeError("jwtVerifier: `jwksTimeoutMs` must be a non-negative integer");
+  if (!Number.isInteger(jwksTimeoutMs) || jwksTimeoutMs < 1) {
+    throw new TypeError("jwtVerifier: `jwksTimeoutMs` must be a positive integer");
   }
   const jwks = createRemoteJWKSet(url, { timeoutDuration: jwksTimeoutMs });
   return async (header, token) => {

@@ -40,7 +40,23 @@ describe("jwtVerifier: options are checked at creation", () => {
     [
       "a PEM as secret",
       { secret: "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----", algorithms: ["HS256"] },
-      /looks like a PEM key/,
+      /looks like a public key/,
+    ],
+    [
+      "an OpenSSH public key as secret",
+      { secret: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ user@host", algorithms: ["HS256"] },
+      /looks like a public key/,
+    ],
+    [
+      "a JWK (JSON) as secret",
+      { secret: '{"kty":"RSA","n":"0vx7agoebGcQSuu","e":"AQAB"}', algorithms: ["HS256"] },
+      /looks like a public key/,
+    ],
+    ["a 16-byte secret", { secret: "0123456789abcdef", algorithms: ["HS256"] }, /at least 32/],
+    [
+      "a zero JWKS timeout",
+      { jwksUrl: "http://127.0.0.1:1/jwks", jwksTimeoutMs: 0, algorithms: ["RS256"] },
+      /`jwksTimeoutMs`/,
     ],
     [
       "a broken PEM",
