@@ -294,7 +294,11 @@ function secretKey(secret: unknown): Uint8Array {
     // A public key in any textual form (PEM, OpenSSH, a JWK as JSON) used as an HMAC secret is the HS/RS confusion:
     // anyone holding the public key could sign tokens.
     const trimmed = secret.trim();
-    if (trimmed.includes("-----BEGIN") || /^(ssh-|ecdsa-sha2-)/.test(trimmed) || /^\{[\s\S]*"kty"/.test(trimmed)) {
+    if (
+      trimmed.includes("-----BEGIN") ||
+      /^(ssh-|ecdsa-sha2-)/.test(trimmed) ||
+      /^\{[\s\S]*"kty"/.test(trimmed)
+    ) {
       throw new TypeError("jwtVerifier: `secret` looks like a public key; pass public keys as `publicKey`");
     }
     return checkLength(new TextEncoder().encode(secret));
@@ -306,7 +310,9 @@ function secretKey(secret: unknown): Uint8Array {
 /** RFC 7518 §3.2: an HMAC key must be at least as long as the hash; 32 bytes covers HS256. */
 function checkLength(key: Uint8Array): Uint8Array {
   if (key.length < 32)
-    throw new TypeError(`jwtVerifier: \`secret\` is ${key.length} bytes; HMAC needs at least 32 (RFC 7518 §3.2)`);
+    throw new TypeError(
+      `jwtVerifier: \`secret\` is ${key.length} bytes; HMAC needs at least 32 (RFC 7518 §3.2)`,
+    );
   return key;
 }
 
