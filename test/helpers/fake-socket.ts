@@ -1,3 +1,5 @@
+import { afterEach, beforeEach, vi } from "vitest";
+
 /**
  * A stand-in for socket.io-client's Socket, with a scripted server behind it, for client tests on fake time. It
  * behaves like the real one where the client depends on it: `auth` is called when the transport opens, a refusal
@@ -36,6 +38,27 @@ export function fakeJwt(iatSec: number, expSec: number): string {
 export function expOf(token: string): number {
   const payload = token.split(".")[1] ?? "";
   return (JSON.parse(Buffer.from(payload, "base64url").toString()) as { exp: number }).exp;
+}
+
+/** A fresh world: nothing happened yet; `inBand` says whether the fake server speaks the in-band protocol. */
+export function newWorld(inBand = true): World {
+  return {
+    violations: [],
+    stats: { handshakes: 0, accepted: 0, refreshes: 0, inBandRotations: 0 },
+    rejectNext: false,
+    inBand,
+    quiet: null,
+  };
+}
+
+/** Fake time for a test file, starting at a fixed instant. */
+export function useFakeTime(): void {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 }
 
 export interface World {

@@ -2,25 +2,14 @@
  * The app may call `client.socket.disconnect()` itself (the real socket is public API): the client must then say it
  * is not connected (idle), and a refresh afterwards must not leave it in "refreshing".
  */
-import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { expect, it, vi } from "vitest";
 import { createAuthedSocket } from "../../src/index.js";
-import { FakeSocket, fakeJwt, type World } from "../helpers/fake-socket.js";
+import { FakeSocket, fakeJwt, newWorld, useFakeTime } from "../helpers/fake-socket.js";
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_700_000_000_000 });
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFakeTime();
 
 it("after the app disconnects the socket, a refresh does not leave the client stuck in 'refreshing'", async () => {
-  const world: World = {
-    violations: [],
-    stats: { handshakes: 0, accepted: 0, refreshes: 0, inBandRotations: 0 },
-    rejectNext: false,
-    inBand: true,
-    quiet: null,
-  };
+  const world = newWorld(true);
   const client = createAuthedSocket("http://review.test", {
     refresh: () => {
       const now = Math.floor(Date.now() / 1000);

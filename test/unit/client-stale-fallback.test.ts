@@ -2,25 +2,14 @@
  * A handshake that needs a refresh while the held token is inside its margin may fall back to that token only when
  * the refresh is slow — never when the refresh said the session is over (null / UnauthorizedError).
  */
-import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { expect, it, vi } from "vitest";
 import { createAuthedSocket } from "../../src/index.js";
-import { FakeSocket, fakeJwt, type World } from "../helpers/fake-socket.js";
+import { FakeSocket, fakeJwt, newWorld, useFakeTime } from "../helpers/fake-socket.js";
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_700_000_000_000 });
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFakeTime();
 
 it("refresh() → null while the stored token is inside its margin ends the session instead of connecting", async () => {
-  const world: World = {
-    violations: [],
-    stats: { handshakes: 0, accepted: 0, refreshes: 0, inBandRotations: 0 },
-    rejectNext: false,
-    inBand: true,
-    quiet: null,
-  };
+  const world = newWorld(true);
   const now = Math.floor(Date.now() / 1000);
   // 60 s token with 5 s left: inside the default margin (12 s) but not expired.
   const stored = fakeJwt(now - 55, now + 5);

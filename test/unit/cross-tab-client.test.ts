@@ -4,61 +4,13 @@
  */
 import { afterEach, expect, it, vi } from "vitest";
 import { type AuthedSocket, createAuthedSocket, type RefreshContext } from "../../src/index.js";
-import { FakeSocket, fakeJwt, type World } from "../helpers/fake-socket.js";
+import { fakeLocks } from "../helpers/fake-locks.js";
+import { FakeSocket, fakeJwt, newWorld } from "../helpers/fake-socket.js";
 import { waitUntil } from "../helpers/wait.js";
 
 /** A Web Locks stand-in: exclusive, FIFO, honours the abort signal while waiting (same as test/unit/cross-tab). */
-function fakeLocks() {
-  const queues = new Map<string, Promise<void>>();
-  return {
-    /** Requests made, and callbacks that ran to the end: tests wait on these instead of sleeping. */
-    requested: 0,
-    finished: 0,
-    request(
-      name: string,
-      options: { signal?: AbortSignal },
-      callback: () => Promise<unknown>,
-    ): Promise<unknown> {
-      this.requested++;
-      const previous = queues.get(name) ?? Promise.resolve();
-      let release: () => void = () => {};
-      const mine = new Promise<void>((resolve) => (release = resolve));
-      queues.set(
-        name,
-        previous.then(() => mine),
-      );
-      return new Promise((resolve, reject) => {
-        let granted = false;
-        options.signal?.addEventListener("abort", () => {
-          if (granted) return;
-          this.finished++;
-          release();
-          reject(new DOMException("aborted", "AbortError"));
-        });
-        void previous.then(async () => {
-          if (options.signal?.aborted) return;
-          granted = true;
-          try {
-            resolve(await callback());
-          } catch (error) {
-            reject(error);
-          } finally {
-            this.finished++;
-            release();
-          }
-        });
-      });
-    },
-  };
-}
 
-const world = (): World => ({
-  violations: [],
-  stats: { handshakes: 0, accepted: 0, refreshes: 0, inBandRotations: 0 },
-  rejectNext: false,
-  inBand: false,
-  quiet: null,
-});
+const world = () => newWorld(false);
 
 const clients: AuthedSocket[] = [];
 const channels: BroadcastChannel[] = [];

@@ -1,49 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type CrossTab, type CrossTabEnvironment, createCrossTab } from "../../src/cross-tab.js";
 import type { RefreshContext } from "../../src/index.js";
+import { fakeLocks } from "../helpers/fake-locks.js";
 import { waitUntil } from "../helpers/wait.js";
 
 /** A Web Locks stand-in: exclusive, FIFO, honours the abort signal while waiting. */
-function fakeLocks() {
-  const queues = new Map<string, Promise<void>>();
-  return {
-    held: 0,
-    request(
-      name: string,
-      options: { signal?: AbortSignal },
-      callback: () => Promise<unknown>,
-    ): Promise<unknown> {
-      const previous = queues.get(name) ?? Promise.resolve();
-      let release: () => void = () => {};
-      const mine = new Promise<void>((resolve) => (release = resolve));
-      queues.set(
-        name,
-        previous.then(() => mine),
-      );
-      return new Promise((resolve, reject) => {
-        let granted = false;
-        options.signal?.addEventListener("abort", () => {
-          if (granted) return;
-          release();
-          reject(new DOMException("aborted", "AbortError"));
-        });
-        void previous.then(async () => {
-          if (options.signal?.aborted) return;
-          granted = true;
-          this.held++;
-          try {
-            resolve(await callback());
-          } catch (error) {
-            reject(error);
-          } finally {
-            this.held--;
-            release();
-          }
-        });
-      });
-    },
-  };
-}
 
 const channels: { close(): void }[] = [];
 const tabs: CrossTab[] = [];

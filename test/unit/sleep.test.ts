@@ -2,27 +2,16 @@
  * A machine that sleeps: no timer runs while it is suspended, and when it wakes the wall clock has jumped. The client
  * must notice on its next timer step (at most 30 s) without any resume signal, refresh, and rotate the new token.
  */
-import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { expect, it, vi } from "vitest";
 import { type AuthedSocketEvents, createAuthedSocket } from "../../src/index.js";
-import { FakeSocket, fakeJwt, type World } from "../helpers/fake-socket.js";
+import { FakeSocket, fakeJwt, newWorld, useFakeTime } from "../helpers/fake-socket.js";
 
 const MINUTE = 60_000;
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: 1_700_000_000_000 });
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFakeTime();
 
 it("after a simulated 10-minute sleep, the next timer step refreshes and rotates in band", async () => {
-  const world: World = {
-    violations: [],
-    stats: { handshakes: 0, accepted: 0, refreshes: 0, inBandRotations: 0 },
-    rejectNext: false,
-    inBand: true,
-    quiet: null,
-  };
+  const world = newWorld(true);
   const reasons: string[] = [];
   const authenticated: AuthedSocketEvents["authenticated"][] = [];
   const client = createAuthedSocket("http://sleep.test", {
