@@ -2,6 +2,7 @@ import type { Socket } from "socket.io-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type AuthedSocket, createAuthedSocket, type Logger, type RefreshContext } from "../../src/index.js";
 import { createLog, redactText } from "../../src/log.js";
+import { FakeEmitter } from "../helpers/fake-socket.js";
 import { deepText, fakeJwt, rejectionOf } from "./support.js";
 
 /** A logger with all four levels that keeps every argument it receives. */
@@ -142,32 +143,21 @@ describe("createLog", () => {
 
 // ---- end to end: the client's own log lines ---------------------------------------------------------------------
 
-type Handler = (...args: unknown[]) => void;
-
 /** Just enough of a socket.io-client Socket for the client to hand over tokens and hear refusals. */
-class FakeSocket {
+class FakeSocket extends FakeEmitter {
   auth: unknown = {};
   connected = false;
   active = false;
   sendBuffer: unknown[] = [];
   acks: Record<string, unknown> = {};
   handshakes: unknown[] = [];
-  private readonly handlers = new Map<string, Set<Handler>>();
-  readonly io = { opts: {} as Record<string, unknown>, on: () => {}, off: () => {} };
+  readonly io = {
+    opts: {} as Record<string, unknown>,
+    on: () => {},
+    off: () => {},
+    reconnection: () => true,
+  };
 
-  on(event: string, handler: Handler): this {
-    const set = this.handlers.get(event) ?? new Set<Handler>();
-    set.add(handler);
-    this.handlers.set(event, set);
-    return this;
-  }
-  off(event: string, handler: Handler): this {
-    this.handlers.get(event)?.delete(handler);
-    return this;
-  }
-  fire(event: string, ...args: unknown[]): void {
-    for (const handler of [...(this.handlers.get(event) ?? [])]) handler(...args);
-  }
   connect(): this {
     this.active = true;
     const auth = this.auth;
