@@ -95,6 +95,7 @@ export function createAuthedSocket<
   if (typeof url !== "string" || url === "")
     throw new TypeError('authed-socket: "url" must be a non-empty string');
   const o = normalizeOptions(options, url);
+  // `timers` clamps every delay to what setTimeout honours (normalizeOptions), so no call below repeats it.
   const { clock, timers, tokenIn } = o;
   const userAuth = o.socket.auth;
   if (userAuth !== undefined && (typeof userAuth !== "object" || userAuth === null))
@@ -163,7 +164,7 @@ export function createAuthedSocket<
       timers.setTimeout(() => {
         slots.delete(name);
         run();
-      }, clampDelay(delayMs)),
+      }, delayMs),
     );
   }
   function clearSlot(name: string): void {
@@ -661,7 +662,7 @@ export function createAuthedSocket<
         const timer = timers.setTimeout(() => {
           done();
           reject(new AuthedSocketError("ERR_WAIT_TIMEOUT", `no "${event}" within ${timeoutMs} ms`));
-        }, clampDelay(timeoutMs));
+        }, timeoutMs);
         stops.push(
           events.on(event, (payload) => {
             done();

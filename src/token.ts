@@ -268,10 +268,6 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
     get current(): KeptToken | null {
       return held;
     },
-    /** True while a refresh (or a forced one queued behind it) is pending. */
-    get refreshing(): boolean {
-      return flight !== null || queued !== null;
-    },
     status,
     load,
     refresh,

@@ -2,6 +2,7 @@
  * Time for the server companion, behind an interface so tests can count or fake timers, plus a timer that survives
  * delays longer than `setTimeout` can hold.
  */
+import { clampDelay } from "../schedule.js";
 
 /**
  * The clock and timers the server companion uses. Inject one in tests to count pending timers or to run on fake
@@ -23,9 +24,6 @@ export const systemClock: ServerClock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
-/** The longest delay `setTimeout` honours; anything larger fires at once. */
-export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
-
 /** Cancels a timer made by `timerAt`. */
 export type CancelTimer = () => void;
 
@@ -37,7 +35,7 @@ export type CancelTimer = () => void;
 export function timerAt(clock: ServerClock, instant: number, callback: () => void): CancelTimer {
   let handle: unknown;
   let cancelled = false;
-  const delayUntilInstant = (): number => Math.min(Math.max(0, instant - clock.now()), MAX_TIMER_DELAY_MS);
+  const delayUntilInstant = (): number => clampDelay(instant - clock.now());
   const step = (): void => {
     handle = undefined;
     if (cancelled) return;

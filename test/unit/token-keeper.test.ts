@@ -72,17 +72,6 @@ describe("single flight", () => {
     expect(keeper.current).toBe(results[0]);
   });
 
-  it("reports refreshing while a flight runs, and not after it lands", async () => {
-    const answer = deferred<string>();
-    const { keeper } = setup(() => answer.promise);
-    expect(keeper.refreshing).toBe(false);
-    const pending = keeper.refresh("manual");
-    expect(keeper.refreshing).toBe(true);
-    answer.resolve(freshJwt());
-    await pending;
-    expect(keeper.refreshing).toBe(false);
-  });
-
   it("a refresh after one has landed calls the provider again", async () => {
     const refresh = vi.fn<Refresh>(() => freshJwt());
     const { keeper } = setup(refresh);
@@ -339,7 +328,6 @@ describe("reset()", () => {
     await flush();
 
     expect(keeper.current).toBeNull();
-    expect(keeper.refreshing).toBe(false);
     expect(hooks.refreshed).not.toHaveBeenCalled();
     for (const pending of [first, second]) {
       const outcome = await pending.outcome;
