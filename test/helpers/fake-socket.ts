@@ -52,7 +52,7 @@ export function newWorld(inBand = true): World {
 }
 
 /** Fake time for a test file, starting at a fixed instant. */
-export function useFakeTime(): void {
+export function withFakeTime(): void {
   beforeEach(() => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
   });

@@ -4,9 +4,9 @@
  */
 import { expect, it, vi } from "vitest";
 import { createAuthedSocket } from "../../src/index.js";
-import { FakeSocket, fakeJwt, newWorld, useFakeTime } from "../helpers/fake-socket.js";
+import { FakeSocket, fakeJwt, newWorld, withFakeTime } from "../helpers/fake-socket.js";
 
-useFakeTime();
+withFakeTime();
 
 it("after the app disconnects the socket, a refresh does not leave the client stuck in 'refreshing'", async () => {
   const world = newWorld(true);

@@ -4,9 +4,9 @@
  */
 import { expect, it, vi } from "vitest";
 import { createAuthedSocket } from "../../src/index.js";
-import { FakeSocket, fakeJwt, newWorld, useFakeTime } from "../helpers/fake-socket.js";
+import { FakeSocket, fakeJwt, newWorld, withFakeTime } from "../helpers/fake-socket.js";
 
-useFakeTime();
+withFakeTime();
 
 it("refresh() → null while the stored token is inside its margin ends the session instead of connecting", async () => {
   const world = newWorld(true);

@@ -4,11 +4,11 @@
  */
 import { expect, it, vi } from "vitest";
 import { type AuthedSocketEvents, createAuthedSocket } from "../../src/index.js";
-import { FakeSocket, fakeJwt, newWorld, useFakeTime } from "../helpers/fake-socket.js";
+import { FakeSocket, fakeJwt, newWorld, withFakeTime } from "../helpers/fake-socket.js";
 
 const MINUTE = 60_000;
 
-useFakeTime();
+withFakeTime();
 
 it("after a simulated 10-minute sleep, the next timer step refreshes and rotates in band", async () => {
   const world = newWorld(true);
