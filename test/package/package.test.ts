@@ -1,10 +1,10 @@
 /**
  * The published package, as users get it: `npm pack`, unpack into a consumer folder, then use it from ESM `import`,
  * CJS `require`, and TypeScript with `moduleResolution` node16 and bundler. Also the packaging linters (publint,
- * attw) and the size budget. Runs after `npm run build` (npm test builds first).
+ * attw) and the size budget. `npm pack` runs `prepack` (the build), so no earlier build is needed.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -18,14 +18,15 @@ const bin = (name: string) => join(root, "node_modules", ".bin", name);
 const run = (cmd: string, args: string[], cwd = consumer) =>
   execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
+// `npm pack --json` prints the prepack build's output first; the JSON report is what follows the line "[".
+const packReport = (out: string) => JSON.parse(out.slice(out.search(/^\[$/m)));
+
 let packed: { files: { path: string }[]; filename: string }[] = [];
 
 beforeAll(() => {
-  if (!existsSync(join(root, "dist", "index.js")))
-    throw new Error("dist/ is missing: run `npm run build` first");
   rmSync(consumer, { recursive: true, force: true });
   mkdirSync(join(consumer, "node_modules", "authed-socket"), { recursive: true });
-  packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", consumer], root));
+  packed = packReport(run("npm", ["pack", "--json", "--pack-destination", consumer], root));
   const tarball = join(consumer, packed[0]?.filename ?? "");
   run("tar", ["xzf", tarball, "-C", join(consumer, "node_modules", "authed-socket"), "--strip-components=1"]);
 }, 60_000);
@@ -40,6 +41,18 @@ describe("the packed tarball", () => {
     expect(files).toContain("dist/index.d.cts");
     expect(files).toContain("dist/server/index.d.ts");
     expect(files).toContain("dist/server/index.d.cts");
+  });
+
+  it("ships no source maps (they would point at src/, which is not shipped)", () => {
+    const files = packed[0]?.files.map((f) => f.path) ?? [];
+    expect(files.filter((f) => f.endsWith(".map"))).toEqual([]);
+  });
+
+  it("names its repository, homepage and issue tracker", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    expect(pkg.repository?.url).toMatch(/^git\+https:\/\/github\.com\/.+\.git$/);
+    expect(pkg.homepage).toMatch(/^https:\/\/github\.com\//);
+    expect(pkg.bugs?.url).toMatch(/^https:\/\/github\.com\/.+\/issues$/);
   });
 
   it("loads with ESM import", () => {
@@ -64,12 +77,14 @@ console.log(typeof createAuthedSocket, typeof authenticate, userRoom("u1").lengt
     expect(run(process.execPath, ["cjs.cjs"]).trim()).toBe("function function true true");
   });
 
-  it.each(["node16", "bundler"])("type-checks a consumer with moduleResolution %s", (resolution) => {
-    const dir = join(consumer, `ts-${resolution}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      join(dir, "consumer.ts"),
-      `import { createAuthedSocket, type AuthedSocketEvents, UnauthorizedError } from "authed-socket";
+  it.each(["node10", "node16", "bundler"])(
+    "type-checks a consumer with moduleResolution %s",
+    (resolution) => {
+      const dir = join(consumer, `ts-${resolution}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        join(dir, "consumer.ts"),
+        `import { createAuthedSocket, type AuthedSocketEvents, UnauthorizedError } from "authed-socket";
 import { authenticate, jwtVerifier, type AuthSocketData } from "authed-socket/server";
 interface S2C { chat: (text: string) => void }
 interface C2S { send: (text: string, ack: (ok: boolean) => void) => void }
@@ -84,26 +99,27 @@ export type Data = AuthSocketData;
 export { middleware };
 client.close();
 `,
-    );
-    const module = resolution === "node16" ? "node16" : "esnext";
-    writeFileSync(
-      join(dir, "tsconfig.json"),
-      JSON.stringify({
-        compilerOptions: {
-          module,
-          moduleResolution: resolution,
-          target: "es2022",
-          strict: true,
-          noEmit: true,
-          skipLibCheck: false,
-          types: [],
-          lib: ["es2022", "dom"],
-        },
-        files: ["consumer.ts"],
-      }),
-    );
-    expect(() => run(bin("tsc"), ["-p", "tsconfig.json"], dir)).not.toThrow();
-  });
+      );
+      const module = { node10: "commonjs", node16: "node16", bundler: "esnext" }[resolution];
+      writeFileSync(
+        join(dir, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            module,
+            moduleResolution: resolution,
+            target: "es2022",
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types: [],
+            lib: ["es2022", "dom"],
+          },
+          files: ["consumer.ts"],
+        }),
+      );
+      expect(() => run(bin("tsc"), ["-p", "tsconfig.json"], dir)).not.toThrow();
+    },
+  );
 });
 
 describe("packaging linters", () => {
@@ -111,10 +127,35 @@ describe("packaging linters", () => {
     expect(run(bin("publint"), ["--strict"], root)).toMatch(/All good/);
   }, 60_000);
 
-  it("attw finds no problem for node16 (ESM and CJS) and bundlers", () => {
-    // node10 is out of scope: it cannot resolve subpath exports at all, and engines requires Node >= 18.
-    expect(() => run(bin("attw"), ["--pack", ".", "--profile", "node16"], root)).not.toThrow();
+  it("attw finds no problem in any of its default profiles, node10 included", () => {
+    // node10 (`"moduleResolution": "node"`, still common in apps) finds subpath types through typesVersions.
+    expect(() => run(bin("attw"), ["--pack", "."], root)).not.toThrow();
   }, 60_000);
+});
+
+describe("packing a fresh clone", () => {
+  it("builds on prepack, so the tarball of a tree without dist/ still ships dist/", () => {
+    const clone = join(root, ".test-results", "clean-clone");
+    rmSync(clone, { recursive: true, force: true });
+    mkdirSync(clone, { recursive: true });
+    // The working tree's tracked and unignored files: what a clone (or a git dependency) checks out, no dist/.
+    const tracked = run("git", ["ls-files", "--cached", "--others", "--exclude-standard"], root)
+      .split("\n")
+      .filter((f) => f && existsSync(join(root, f)));
+    writeFileSync(join(clone, ".files"), tracked.join("\n"));
+    run("tar", ["-cf", join(clone, "tree.tar"), "-T", join(clone, ".files")], root);
+    run("tar", ["xf", "tree.tar"], clone);
+    rmSync(join(clone, "tree.tar"));
+    expect(existsSync(join(clone, "dist"))).toBe(false);
+    // Dependencies are not part of the question; link them instead of installing.
+    symlinkSync(join(root, "node_modules"), join(clone, "node_modules"), "dir");
+    const out = packReport(run("npm", ["pack", "--json", "--pack-destination", clone], clone));
+    const files: string[] = out[0]?.files.map((f: { path: string }) => f.path) ?? [];
+    expect(files).toContain("dist/index.js");
+    expect(files).toContain("dist/index.cjs");
+    expect(files).toContain("dist/server/index.js");
+    expect(files).toContain("dist/server/index.cjs");
+  });
 });
 
 describe("size budget", () => {
