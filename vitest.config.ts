@@ -41,6 +41,15 @@ export default defineConfig({
       },
       {
         test: {
+          // README.md and docs/*.md code blocks type-check with --strict.
+          name: "docs",
+          include: ["test/docs/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: "types",
           include: [],
           typecheck: {
