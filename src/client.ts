@@ -17,6 +17,8 @@ import { createLog } from "./log.js";
 import { type AuthedSocketOptions, normalizeOptions, type SocketIoOptions } from "./options.js";
 import { ProtocolEvent, type ReadyPayload, type RefreshAck, type RevokedPayload } from "./protocol.js";
 import { backoffDelay, clampDelay } from "./schedule.js";
+import { discardBuffered, discardQueued, forgetRecoverySession } from "./socket-internals.js";
+import { subjectOf } from "./subject.js";
 import { createTokenKeeper, type KeptToken, type TokenKeeper } from "./token.js";
 
 /** socket.io-client's own constraint on event maps. */
@@ -200,6 +202,8 @@ export function createAuthedSocket<
   // ---- handing the token to the handshake -------------------------------------------------------------------
 
   function remember(token: KeptToken): void {
+    // Another user on the same client: the previous user's recovery session must not be restored to them.
+    if (sent && subjectOf(sent.value) !== subjectOf(token.value)) forgetRecoverySession(socket);
     sent = token;
     if (!sentTokens.includes(token.value)) sentTokens.push(token.value);
     if (sentTokens.length > 4) sentTokens.shift();
@@ -565,41 +569,6 @@ export function createAuthedSocket<
     log.error("unexpected error", error);
   }
 
-  /** Drops emits buffered while disconnected; their acks fail instead of waiting forever. */
-  function discardBuffered(): void {
-    const s = socket as unknown as {
-      sendBuffer: { id?: number }[];
-      acks: Record<string, ((...args: unknown[]) => void) & { withError?: boolean }>;
-    };
-    const dropped = s.sendBuffer;
-    s.sendBuffer = [];
-    for (const packet of dropped) {
-      const ack = packet.id === undefined ? undefined : s.acks?.[packet.id];
-      if (!ack) continue;
-      delete s.acks[packet.id as number];
-      if (ack.withError) ack(new Error("authed-socket: the session ended before this emit was sent"));
-    }
-  }
-
-  /**
-   * With socket.io's `retries` option, emits wait in a queue of their own that survives a disconnect and would be
-   * sent on the next connection — possibly another user's. Their acks fail instead.
-   */
-  function discardQueued(): void {
-    const queue = (socket as unknown as { _queue?: { tryCount: number; args: unknown[] }[] })._queue;
-    while (queue?.length) {
-      const head = queue[0] as { tryCount: number; args: unknown[] };
-      const settle = head.args[head.args.length - 1];
-      if (typeof settle !== "function") {
-        queue.shift();
-        continue;
-      }
-      head.tryCount = Number.POSITIVE_INFINITY; // makes socket.io drop it and hand the error to the app's ack
-      settle(new Error("authed-socket: the session ended before this emit was sent"));
-      if (queue[0] === head) queue.shift();
-    }
-  }
-
   function teardown(): void {
     keeper.reset();
     crossTab?.reset();
@@ -614,9 +583,11 @@ export function createAuthedSocket<
     lastAuthenticated = null;
     (socket as { auth: unknown }).auth = {};
     clearOutsideAuth();
-    discardBuffered();
+    discardBuffered(socket);
     stopSocket();
-    discardQueued();
+    discardQueued(socket);
+    // After the disconnect: socket.io must not offer this session to whoever logs in next.
+    forgetRecoverySession(socket);
   }
 
   function loggedOut(reason: LoggedOutReason, error?: AuthedSocketError): void {

@@ -1,0 +1,58 @@
+/**
+ * Every touch of socket.io-client's private fields lives here, so a rename in socket.io-client breaks one module and
+ * the unit test that pins these names (test/unit/socket-internals.test.ts), not the client silently.
+ */
+
+interface Internals {
+  /** The recovery session id (connectionStateRecovery); sent back in the next CONNECT packet. */
+  _pid?: string | undefined;
+  /** The offset of the last packet received in that session. */
+  _lastOffset?: string | undefined;
+  sendBuffer: { id?: number }[];
+  acks: Record<string, ((...args: unknown[]) => void) & { withError?: boolean }>;
+  _queue?: { tryCount: number; args: unknown[] }[];
+}
+
+const ended = () => new Error("authed-socket: the session ended before this emit was sent");
+
+/**
+ * Forgets socket.io's recovery session, so the next handshake starts a new session: a session restored across a
+ * logout or a change of user would hand the previous user's rooms and missed packets to the next one.
+ */
+export function forgetRecoverySession(socket: object): void {
+  const s = socket as Internals;
+  s._pid = undefined;
+  s._lastOffset = undefined;
+}
+
+/** Drops emits buffered while disconnected; their acks fail instead of waiting forever. */
+export function discardBuffered(socket: object): void {
+  const s = socket as Internals;
+  const dropped = s.sendBuffer;
+  s.sendBuffer = [];
+  for (const packet of dropped) {
+    const ack = packet.id === undefined ? undefined : s.acks?.[packet.id];
+    if (!ack) continue;
+    delete s.acks[packet.id as number];
+    if (ack.withError) ack(ended());
+  }
+}
+
+/**
+ * With socket.io's `retries` option, emits wait in a queue of their own that survives a disconnect and would be
+ * sent on the next connection — possibly another user's. Their acks fail instead.
+ */
+export function discardQueued(socket: object): void {
+  const queue = (socket as Internals)._queue;
+  while (queue?.length) {
+    const head = queue[0] as { tryCount: number; args: unknown[] };
+    const settle = head.args[head.args.length - 1];
+    if (typeof settle !== "function") {
+      queue.shift();
+      continue;
+    }
+    head.tryCount = Number.POSITIVE_INFINITY; // makes socket.io drop it and hand the error to the app's ack
+    settle(ended());
+    if (queue[0] === head) queue.shift();
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Pins the socket.io-client internals src/socket-internals.ts relies on: if socket.io-client renames them, these
+ * fail instead of the client silently keeping a recovery session or a buffered emit.
+ */
+import { io } from "socket.io-client";
+import { describe, expect, it } from "vitest";
+import { discardBuffered, discardQueued, forgetRecoverySession } from "../../src/socket-internals.js";
+
+type Internal = {
+  onconnect(id: string, pid?: string): void;
+  emitEvent(args: unknown[]): void;
+  _sendConnectPacket(data: object): void;
+  packet(packet: { type: number; data?: unknown }): void;
+  _pid?: string;
+  _lastOffset?: string;
+  sendBuffer: unknown[];
+  _queue: unknown[];
+};
+
+type Emitting = Internal & {
+  timeout(ms: number): { emit(...args: unknown[]): void };
+  emit(...args: unknown[]): void;
+  close(): void;
+};
+
+function socket(options: { retries?: number } = {}): Emitting {
+  return io("http://127.0.0.1:1", { autoConnect: false, forceNew: true, ...options }) as unknown as Emitting;
+}
+
+describe("socket.io-client internals", () => {
+  it("the recovery session lives in _pid/_lastOffset and forgetRecoverySession drops it from the CONNECT packet", () => {
+    const s = socket();
+    s.onconnect("id-1", "pid-1");
+    s.emitEvent(["tick", "offset-1"]);
+    expect(s._pid).toBe("pid-1");
+    expect(s._lastOffset).toBe("offset-1");
+    const sent: unknown[] = [];
+    s.packet = (p) => void sent.push(p.data);
+    s._sendConnectPacket({ token: "t" });
+    expect(sent[0]).toEqual({ pid: "pid-1", offset: "offset-1", token: "t" });
+    forgetRecoverySession(s);
+    s._sendConnectPacket({ token: "t" });
+    expect(sent[1]).toEqual({ token: "t" });
+    s.close();
+  });
+
+  it("emits wait in sendBuffer (and _queue with retries); the discard helpers fail their acks", () => {
+    const s = socket();
+    const errors: unknown[] = [];
+    s.timeout(10_000).emit("a", (e: unknown) => errors.push(e));
+    expect(s.sendBuffer).toHaveLength(1);
+    discardBuffered(s);
+    expect(s.sendBuffer).toHaveLength(0);
+    expect(errors).toHaveLength(1);
+    const r = socket({ retries: 2 });
+    r.emit("b", () => undefined);
+    expect(r._queue).toHaveLength(1);
+    discardQueued(r);
+    expect(r._queue).toHaveLength(0);
+    s.close();
+    r.close();
+  });
+});
