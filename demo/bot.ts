@@ -43,8 +43,8 @@ export interface BotOptions {
   device: string;
   /** Milliseconds between messages. */
   intervalMs: number;
-  /** Lifecycle lines for the terminal. */
-  print: (line: string) => void;
+  /** Lifecycle lines for the terminal: who (this bot's name) and what happened. */
+  print: (who: string, line: string) => void;
 }
 
 export interface Bot {
@@ -111,20 +111,33 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   client.on("authenticated", ({ via, expiresAt }) => {
     if (via === "handshake") stats.handshakes++;
     else stats.inBand++;
-    options.print(`${name}  authenticated via ${via} (${until(expiresAt)})`);
+    options.print(name, `authenticated via ${via} (${until(expiresAt)})`);
   });
   client.on("refreshing", ({ reason, attempt }) =>
-    options.print(`${name}  refreshing (${reason}${attempt > 1 ? `, attempt ${attempt}` : ""})`),
+    options.print(name, `refreshing (${reason}${attempt > 1 ? `, attempt ${attempt}` : ""})`),
   );
   client.on("refresh_failed", ({ error, retryInMs }) =>
     options.print(
-      `${name}  refresh failed: ${error.message}${retryInMs === null ? "" : `; retry in ${retryInMs} ms`}`,
+      name,
+      `refresh failed: ${error.message}${retryInMs === null ? "" : `; retry in ${retryInMs} ms`}`,
     ),
   );
-  client.on("logged_out", ({ reason }) => options.print(`${name}  logged out (${reason})`));
+  client.on("logged_out", ({ reason }) =>
+    options.print(name, `logged out: ${reason === "revoked" ? "revoked by the server" : reason}`),
+  );
+  let stopping = false;
   client.socket.on("disconnect", (reason) => {
     stats.reconnects++;
-    options.print(`${name}  disconnected (${reason})`);
+    if (reason !== "io client disconnect") return options.print(name, `disconnected (${reason})`);
+    // socket.io names every disconnect the client asks for the same way; say which one this was. A logout
+    // (revocation included) sets the state right after it closes the socket, so look once that has run.
+    queueMicrotask(() => {
+      if (client.state === "logged_out") return; // the "logged out" line says why
+      options.print(
+        name,
+        stopping ? "disconnected (the demo is over)" : "disconnected (reconnecting with a new token)",
+      );
+    });
   });
 
   let sending = true;
@@ -166,6 +179,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     },
     async stop() {
       sending = false;
+      stopping = true;
       clearInterval(ticker);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const patience = new Promise((resolve) => {

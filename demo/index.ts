@@ -6,8 +6,7 @@
  * tokens rotate in band. Midway one bot's transport is dropped (it recovers) and an admin revokes one user (both of
  * its devices log out). Ends with a summary table; exits 0 when no message was lost.
  *
- * Flags: --duration <s> (default 30), --ttl <s> (default 10), --clients <n> (default 4), --port <n> (default 0:
- * any free port), --quiet (summary only), --serve (only the server, until Ctrl-C: for the examples).
+ * Flags: see FLAGS below (`npm run demo -- --help` prints them).
  */
 import { parseArgs } from "node:util";
 import { type Bot, type BotStats, emptyStats, startBot } from "./bot.js";
@@ -36,18 +35,42 @@ export interface DemoResult {
   totals: BotStats;
 }
 
-function parse(argv: string[]): DemoOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      duration: { type: "string", default: "30" },
-      ttl: { type: "string", default: "10" },
-      clients: { type: "string", default: "4" },
-      port: { type: "string", default: "0" },
-      quiet: { type: "boolean", default: false },
-      serve: { type: "boolean", default: false },
-    },
-  });
+/** Every flag, with its help line: `--help` prints this table and the README lists every key. */
+export const FLAGS = {
+  duration: { type: "string", default: "30", arg: "<s>", help: "how long the bots run, in seconds" },
+  ttl: { type: "string", default: "10", arg: "<s>", help: "access token lifetime, in seconds" },
+  clients: {
+    type: "string",
+    default: "4",
+    arg: "<n>",
+    help: "how many bots; the first user gets two devices",
+  },
+  port: { type: "string", default: "0", arg: "<n>", help: "server port; 0 picks a free one" },
+  quiet: { type: "boolean", default: false, arg: "", help: "print only the summary table" },
+  serve: { type: "boolean", default: false, arg: "", help: "only the server and the SPA, until Ctrl-C" },
+  help: { type: "boolean", default: false, arg: "", help: "print this help and exit" },
+} as const;
+
+export function helpText(): string {
+  const entries = Object.entries(FLAGS).map(
+    ([name, f]) => [`--${name}${f.arg ? ` ${f.arg}` : ""}`, f] as const,
+  );
+  const width = Math.max(...entries.map(([left]) => left.length));
+  return [
+    "Usage: npm run demo -- [flags]",
+    "",
+    "Runs a token service, a Socket.IO server with authed-socket/server and a few bots exchanging acknowledged",
+    "messages while their tokens rotate; drops one bot's network and revokes one user midway.",
+    "",
+    ...entries.map(
+      ([left, f]) =>
+        `  ${left.padEnd(width)}  ${f.help}${f.type === "string" ? ` (default ${f.default})` : ""}`,
+    ),
+  ].join("\n");
+}
+
+function parse(argv: string[]): DemoOptions & { help: boolean } {
+  const { values } = parseArgs({ args: argv, options: FLAGS });
   const int = (name: string, raw: string, min: number, max: number) => {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min || n > max)
@@ -61,6 +84,7 @@ function parse(argv: string[]): DemoOptions {
     port: int("port", values.port, 0, 65535),
     quiet: values.quiet,
     serve: values.serve,
+    help: values.help,
   };
 }
 
@@ -84,8 +108,11 @@ export async function runDemo(
 ): Promise<DemoResult> {
   const started = Date.now();
   const stamp = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`;
-  const print = (line: string) => {
-    if (!options.quiet) write(`${stamp()} ${line}`);
+  const plan = devices(options.clients);
+  // Names differ in length ("alice/laptop", "carol/device-3"): pad them all to the longest so messages line up.
+  const width = Math.max("server".length, ...plan.map(({ user, device }) => `${user}/${device}`.length));
+  const print = (who: string, line: string) => {
+    if (!options.quiet) write(`${stamp()} ${who.padEnd(width)}  ${line}`);
   };
 
   const server = await startDemoServer({
@@ -94,15 +121,13 @@ export async function runDemo(
     users: USERS,
     spa: true,
   });
-  print(`server       listening on ${server.url} (access tokens live ${options.ttlSec}s)`);
-  print(
-    `server       the SPA is at ${server.url}/ while the demo runs (npm run demo -- --serve keeps it up)`,
-  );
+  print("server", `listening on ${server.url} (access tokens live ${options.ttlSec}s)`);
+  print("server", `the SPA is at ${server.url}/ while the demo runs (npm run demo -- --serve keeps it up)`);
 
   const bots: Bot[] = [];
   const problems: string[] = [];
   try {
-    for (const { user, device } of devices(options.clients)) {
+    for (const { user, device } of plan) {
       const bot = await startBot({
         baseUrl: server.url,
         user,
@@ -115,7 +140,7 @@ export async function runDemo(
       bots.push(bot);
     }
     await Promise.all(bots.map((bot) => bot.client.waitFor("authenticated", { timeoutMs: 10_000 })));
-    print(`server       alice is connected on ${await server.devices("alice")} devices`);
+    print("server", `alice is connected on ${await server.devices("alice")} devices`);
 
     const dropAt = options.durationSec * 400; // 40 % in
     const revokeAt = options.durationSec * 650; // 65 % in
@@ -124,13 +149,13 @@ export async function runDemo(
     if (dropped) {
       const sockets = await server.io.fetchSockets();
       const target = sockets.find((s) => s.id === dropped.client.socket.id);
-      print(`chaos        dropping ${dropped.name}'s transport`);
+      print("chaos", `dropping ${dropped.name}'s transport`);
       // A remote socket has no access to its transport; the local server socket does.
       server.io.sockets.sockets.get(target?.id ?? "")?.conn.close();
     }
 
     await sleep(revokeAt - (Date.now() - started));
-    print("admin        revoking alice on every device");
+    print("admin", "revoking alice on every device");
     await server.revoke("alice", "signed out by an administrator");
 
     await sleep(options.durationSec * 1000 - (Date.now() - started));
@@ -143,13 +168,7 @@ export async function runDemo(
     bot: bot.name,
     state: finalState(bot),
     handshakes: bot.stats.handshakes,
-    "in-band": bot.stats.inBand,
-    disconnects: bot.stats.reconnects,
-    refreshes: bot.stats.refreshCalls,
-    sent: bot.stats.sent,
-    acked: bot.stats.acked,
-    lost: bot.stats.lost,
-    cancelled: bot.stats.cancelled,
+    ...counts(bot.stats),
   }));
   const totals = bots.reduce((t, b) => {
     for (const key of Object.keys(t) as (keyof typeof t)[]) t[key] += b.stats[key];
@@ -170,15 +189,31 @@ export async function runDemo(
   return { ok: problems.length === 0, problems, rows, totals };
 }
 
+/** The table's counting columns; the total row uses the same function, so the two cannot disagree. */
+function counts(stats: BotStats): Record<string, number> {
+  return {
+    handshakes: stats.handshakes,
+    "in-band": stats.inBand,
+    disconnects: stats.reconnects,
+    refreshes: stats.refreshCalls,
+    sent: stats.sent,
+    acked: stats.acked,
+    lost: stats.lost,
+    "cut off": stats.cancelled,
+  };
+}
+
 function finalState(bot: Bot): string {
   return bot.finalState === "logged_out" ? (loggedOutReasons.get(bot) ?? "logged_out") : bot.finalState;
 }
 const loggedOutReasons = new WeakMap<Bot, string>();
 
-export function formatTable(rows: Record<string, string | number>[]): string {
-  const first = rows[0];
+/** The per-bot table; with `totals`, a last row that sums every counting column. */
+export function formatTable(perBot: Record<string, string | number>[], totals?: BotStats): string {
+  const first = perBot[0];
   if (!first) return "";
   const columns = Object.keys(first);
+  const rows = totals ? [...perBot, { bot: "total", state: "", ...counts(totals) }] : perBot;
   const width = (c: string) => Math.max(c.length, ...rows.map((r) => String(r[c]).length));
   const line = (cells: string[]) =>
     cells
@@ -186,11 +221,10 @@ export function formatTable(rows: Record<string, string | number>[]): string {
         i < 2 ? cell.padEnd(width(columns[i] ?? "")) : cell.padStart(width(columns[i] ?? "")),
       )
       .join("  ");
-  return [
-    line(columns),
-    line(columns.map((c) => "-".repeat(width(c)))),
-    ...rows.map((r) => line(columns.map((c) => String(r[c])))),
-  ].join("\n");
+  const rule = line(columns.map((c) => "-".repeat(width(c))));
+  const body = rows.map((r) => line(columns.map((c) => String(r[c] ?? ""))).trimEnd());
+  if (totals) body.splice(perBot.length, 0, rule);
+  return [line(columns), rule, ...body].join("\n");
 }
 
 /** Only the server, until Ctrl-C: the examples (Node bot, SPA) connect to it. */
@@ -215,25 +249,26 @@ async function serve(options: DemoOptions) {
 }
 
 async function main() {
-  let options: DemoOptions;
+  let options: ReturnType<typeof parse>;
   try {
     options = parse(process.argv.slice(2));
   } catch (error) {
-    console.error(String((error as Error).message));
+    console.error(`${(error as Error).message} (npm run demo -- --help lists the flags)`);
     process.exitCode = 2;
     return;
   }
+  if (options.help) return console.log(helpText());
   if (options.serve) return serve(options);
   const result = await runDemo(options);
   console.log("");
-  console.log(formatTable(result.rows));
+  console.log(formatTable(result.rows, result.totals));
   console.log("");
-  const t = result.totals;
   console.log(
-    `totals: ${t.handshakes} handshakes, ${t.inBand} in-band rotations, ${t.refreshCalls} refresh calls, ` +
-      `${t.sent} messages sent, ${t.acked} acknowledged, ${t.lost} lost, ${t.cancelled} cut off by revocation`,
+    "in-band: tokens rotated on the live connection; lost: acks that failed while the session was alive;\n" +
+      "cut off: acks still in flight when the server revoked the session (expected, not lost)",
   );
-  if (result.ok) console.log("demo: ok");
+  const t = result.totals;
+  if (result.ok) console.log(`demo: ok (${t.sent} sent, ${t.acked} acked, ${t.lost} lost)`);
   else {
     console.log(`demo: FAILED — ${result.problems.join("; ")}`);
     process.exitCode = 1;
