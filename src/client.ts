@@ -13,6 +13,7 @@ import {
   type LoggedOutReason,
   type RefreshReason,
 } from "./events.js";
+import { readClaims } from "./expiry.js";
 import { createLog } from "./log.js";
 import { type AuthedSocketOptions, normalizeOptions, type SocketIoOptions } from "./options.js";
 import { ProtocolEvent, type ReadyPayload, type RefreshAck, type RevokedPayload } from "./protocol.js";
@@ -117,12 +118,27 @@ export function createAuthedSocket<
     );
   const crossTab =
     o.crossTab && tabs
-      ? createCrossTab(tabs, o.crossTab, (result) => {
-          if (state === "idle" || isOver()) return;
-          const token = keeper.adopt(result);
-          if (token && state === "authenticated") rotate(token);
-        })
+      ? createCrossTab(
+          tabs,
+          o.crossTab,
+          (result) => {
+            if (state === "idle" || isOver()) return;
+            const token = keeper.adopt(result);
+            if (token && state === "authenticated") rotate(token);
+          },
+          acceptShared,
+        )
       : null;
+  /** A token another tab (or any same-origin script) posted: only an unexpired one for this session's subject. */
+  function acceptShared(result: { token: string; expiresIn?: number }): boolean {
+    if (result.expiresIn === undefined) {
+      const { exp } = readClaims(result.token);
+      if (exp !== undefined && exp * 1000 <= clock.now()) return false;
+    }
+    const held = keeper.current?.value ?? sent?.value;
+    const subject = held === undefined ? undefined : subjectOf(held);
+    return subject === undefined || subjectOf(result.token) === subject;
+  }
   const keeper: TokenKeeper = createTokenKeeper(crossTab ? { ...o, refresh: crossTab.wrap(o.refresh) } : o, {
     attempt: (reason, attempt) => events.emit("refreshing", { reason, attempt }),
     failed: (error, attempt, retryInMs) => {

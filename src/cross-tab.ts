@@ -32,6 +32,13 @@ export interface CrossTabOptions {
   handoffMs?: number;
 }
 
+/** How far ahead of this tab's clock a version may be: tabs share the clock, so only same-millisecond bumps. */
+const MAX_VERSION_AHEAD_MS = 1000;
+/** Longest token accepted from the channel; anything longer is not a token another tab obtained. */
+const MAX_TOKEN_LENGTH = 16_384;
+/** Printable ASCII without spaces: what JWTs and opaque bearer tokens are made of. Linear-time. */
+const TOKEN_CHARS = /^[\x21-\x7e]+$/;
+
 interface Message {
   type: "token" | "sync";
   version?: number;
@@ -103,6 +110,7 @@ export function createCrossTab(
   env: CrossTabEnvironment,
   options: { name: string; lockTimeoutMs: number; handoffMs: number },
   adopt: (result: { token: string; expiresIn?: number }, version: number) => void,
+  accept: (result: { token: string; expiresIn?: number }) => boolean = () => true,
 ): CrossTab {
   const channel = env.openChannel(options.name);
   /** Version of the token this tab holds; 0 for none. */
@@ -128,10 +136,24 @@ export function createCrossTab(
       return;
     }
     const { version, token, expiresIn } = data;
-    if (data.type !== "token" || typeof version !== "number" || typeof token !== "string" || token === "")
+    // Any same-origin script can post here: everything is checked before it changes any state. A version is the
+    // shared clock at a real refresh, so one far ahead (or Infinity) would only block every later real token.
+    if (
+      data.type !== "token" ||
+      typeof version !== "number" ||
+      !Number.isSafeInteger(version) ||
+      version <= 0
+    )
       return;
-    if (expiresIn !== undefined && (typeof expiresIn !== "number" || !Number.isFinite(expiresIn))) return;
+    if (version > env.now() + MAX_VERSION_AHEAD_MS) return;
+    if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH || !TOKEN_CHARS.test(token)) return;
+    if (
+      expiresIn !== undefined &&
+      (typeof expiresIn !== "number" || !Number.isFinite(expiresIn) || expiresIn <= 0)
+    )
+      return;
     if (latest && version <= latest.version) return;
+    if (!accept(expiresIn === undefined ? { token } : { token, expiresIn })) return;
     latest = { version, token, expiresAt: expiresIn === undefined ? null : env.now() + expiresIn };
     if (version > mine) {
       mine = version;

@@ -26,7 +26,12 @@ describe.runIf(chromiumAvailable("browser tests"))("several tabs, one refresh", 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     browser = await launchChromium();
-    server = await startDemoServer({ port: 0, ttlSec: TTL_SEC, users: { alice: "alice-pw" }, spa: true });
+    server = await startDemoServer({
+      port: 0,
+      ttlSec: TTL_SEC,
+      users: { alice: "alice-pw", mallory: "mallory-pw" },
+      spa: true,
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -84,6 +89,100 @@ describe.runIf(chromiumAvailable("browser tests"))("several tabs, one refresh", 
     // One per lifetime, not one per tab (15): allow one extra for a lifetime boundary at each end of the window.
     expect(refreshes).toBeGreaterThanOrEqual(4);
     expect(refreshes).toBeLessThanOrEqual(7);
+    await context.close();
+  }, 60_000);
+  /** Three tabs of one context logged in as alice. */
+  async function aliceTabs() {
+    const context = await browser.newContext();
+    const first = await context.newPage();
+    await first.goto(`${server.url}/`);
+    await first.click("#login");
+    await first.waitForFunction(
+      () => (window as unknown as { demo: { state(): string } }).demo.state() === "authenticated",
+    );
+    const pages = [first];
+    for (let i = 0; i < 2; i++) {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(
+        () => (window as unknown as { demo: { state(): string } }).demo.state() === "authenticated",
+      );
+      pages.push(page);
+    }
+    return { context, pages };
+  }
+
+  /** A same-origin script posts on the tabs' channel (name: "authed-socket:" + origin, the default). */
+  const inject = (page: Page, message: unknown) =>
+    page.evaluate((m) => {
+      const channel = new BroadcastChannel(`authed-socket:${location.origin}`);
+      channel.postMessage(m);
+      channel.close();
+    }, message);
+
+  /** Waits until the first tab has rotated its token in band `n` more times. */
+  async function lifetimes(page: Page, n: number): Promise<void> {
+    const { inband } = await counters(page);
+    await page.waitForFunction(
+      (target) =>
+        (window as unknown as { demo: { counters(): { inband: number } } }).demo.counters().inband >= target,
+      inband + n,
+      { timeout: 30_000, polling: 50 },
+    );
+  }
+
+  const subjects = async () =>
+    (await server.io.fetchSockets()).map((s) => (s.data as { auth?: { subject: string } }).auth?.subject);
+
+  it("a foreign-subject token injected on the channel makes no tab switch account", async () => {
+    const { context, pages } = await aliceTabs();
+    const mallory = await server.tokens.login("mallory", "mallory-pw", "attacker");
+    // Every connection and every in-band refresh the server sees from now on, by subject.
+    const seen: (string | undefined)[] = [];
+    const record = (socket: { data: unknown; onAny(h: (e: string, p: unknown) => void): void }) => {
+      seen.push((socket.data as { auth?: { subject: string } }).auth?.subject);
+    };
+    server.io.on("connection", record as never);
+    const live = await server.io.fetchSockets();
+    await inject(pages[0] as Page, {
+      type: "token",
+      version: Date.now(),
+      token: mallory?.accessToken,
+      expiresIn: 60_000,
+    });
+    await lifetimes(pages[0] as Page, 2);
+    server.io.off("connection", record as never);
+    expect(live.length).toBe(3);
+    expect({
+      newConnections: seen.filter((s) => s !== "alice"),
+      live: [...new Set(await subjects())],
+    }).toEqual({
+      newConnections: [],
+      live: ["alice"],
+    });
+    const texts = await Promise.all(pages.map((p) => p.evaluate(() => document.body.innerText)));
+    for (const text of texts) expect(text).not.toContain("mallory");
+    for (const p of pages) expect(["authenticated", "refreshing"]).toContain(await state(p));
+    await context.close();
+  }, 60_000);
+
+  it("a huge or Infinity version injected on the channel does not stop the tabs sharing refreshes", async () => {
+    const { context, pages } = await aliceTabs();
+    const reuseAtStart = server.tokens.stats.reuseDetected;
+    for (const version of [Number.POSITIVE_INFINITY, Number.MAX_VALUE, Date.now() + 365 * 86_400_000])
+      await inject(pages[0] as Page, {
+        type: "token",
+        version,
+        token: "eyJhbGciOiJub25lIn0.e30.x",
+        expiresIn: 60_000,
+      });
+    const refreshesAtStart = server.tokens.stats.refreshes;
+    await lifetimes(pages[0] as Page, 3);
+    const refreshes = server.tokens.stats.refreshes - refreshesAtStart;
+    expect(server.tokens.stats.reuseDetected - reuseAtStart).toBe(0);
+    for (const p of pages) expect(["authenticated", "refreshing"]).toContain(await state(p));
+    // Shared: about one refresh per lifetime (3 here), not one per tab (9).
+    expect(refreshes).toBeLessThanOrEqual(5);
     await context.close();
   }, 60_000);
 });

@@ -148,3 +148,97 @@ it("adopting another tab's older token (a sync reply after a freeze) does not sh
     minutesPastRealExpiry: 0,
   });
 });
+
+/** A JWT-shaped token for `sub` (unsigned: the client never verifies signatures). */
+function jwtFor(sub: string, iatSec: number, expSec: number): string {
+  const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  return `${enc({ alg: "HS256", typ: "JWT" })}.${enc({ sub, iat: iatSec, exp: expSec, n: Math.random() })}.sig`;
+}
+
+/** One tab holding user "u"'s token, and a same-origin script posting on its channel. */
+async function tabWithInjector() {
+  vi.stubGlobal("navigator", { locks: fakeLocks() });
+  const name = `inject-${Date.now()}-${++seq}`;
+  const nowSec = Math.floor(Date.now() / 1000);
+  const client = createAuthedSocket("http://review.test", {
+    getToken: () => fakeJwt(nowSec, nowSec + 300),
+    refresh: () => {
+      throw new Error("not expected");
+    },
+    crossTab: { name },
+    environment: "none",
+    logger: null,
+    io: () => new FakeSocket(world()) as never,
+  });
+  clients.push(client);
+  await client.waitFor("authenticated", { timeoutMs: 2000 });
+  const script = new BroadcastChannel(name);
+  channels.push(script);
+  const refreshed: unknown[] = [];
+  client.on("refreshed", (e) => refreshed.push(e));
+  return { client, script, nowSec, refreshed, before: client.expiresAt };
+}
+
+/** Posts a harmless sync round-trip and waits for it, so earlier messages on the channel have been handled. */
+async function settled(script: BroadcastChannel): Promise<void> {
+  const probe = new BroadcastChannel((script as unknown as { name: string }).name);
+  channels.push(probe);
+  await new Promise<void>((resolve) => {
+    probe.onmessage = () => resolve();
+    script.postMessage({ type: "sync" });
+  });
+}
+
+it("cross-tab: a token for another subject posted on the channel is not adopted", async () => {
+  const { client, script, nowSec, refreshed, before } = await tabWithInjector();
+  script.postMessage({ type: "token", version: Date.now(), token: jwtFor("mallory", nowSec, nowSec + 900) });
+  await settled(script);
+  expect({ refreshed: refreshed.length, expiresAt: client.expiresAt }).toEqual({
+    refreshed: 0,
+    expiresAt: before,
+  });
+});
+
+it("cross-tab: an expired or malformed token posted on the channel is not adopted", async () => {
+  const { client, script, nowSec, refreshed, before } = await tabWithInjector();
+  script.postMessage({ type: "token", version: Date.now(), token: fakeJwt(nowSec - 900, nowSec - 10) });
+  script.postMessage({ type: "token", version: Date.now() + 1, token: "not a token\nat all" });
+  script.postMessage({ type: "token", version: Date.now() + 2, token: "x".repeat(100_000) });
+  script.postMessage({
+    type: "token",
+    version: Date.now() + 3,
+    token: fakeJwt(nowSec, nowSec + 900),
+    expiresIn: -5,
+  });
+  await settled(script);
+  expect({ refreshed: refreshed.length, expiresAt: client.expiresAt }).toEqual({
+    refreshed: 0,
+    expiresAt: before,
+  });
+});
+
+it("cross-tab: a huge or Infinity version is refused before it changes any state; sharing works after it", async () => {
+  const { client, script, nowSec, refreshed } = await tabWithInjector();
+  script.postMessage({
+    type: "token",
+    version: Number.POSITIVE_INFINITY,
+    token: fakeJwt(nowSec, nowSec + 600),
+  });
+  script.postMessage({
+    type: "token",
+    version: Number.MAX_SAFE_INTEGER,
+    token: fakeJwt(nowSec, nowSec + 700),
+  });
+  script.postMessage({
+    type: "token",
+    version: Date.now() + 86_400_000,
+    token: fakeJwt(nowSec, nowSec + 800),
+  });
+  await settled(script);
+  expect(refreshed).toHaveLength(0);
+  // A real refresh in another tab (version: the shared clock now) is still adopted.
+  const real = fakeJwt(nowSec, nowSec + 900);
+  script.postMessage({ type: "token", version: Date.now(), token: real });
+  await waitUntil(() => refreshed.length === 1, { what: "the real token's adoption" });
+  expect(client.expiresAt).toBe((nowSec + 900) * 1000);
+});
