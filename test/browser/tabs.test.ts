@@ -160,7 +160,7 @@ describe.runIf(chromiumAvailable("browser tests"))("several tabs, one refresh", 
       newConnections: [],
       live: ["alice"],
     });
-    const texts = await Promise.all(pages.map((p) => p.evaluate(() => document.body.innerText)));
+    const texts = await Promise.all(pages.map((p) => p.evaluate(() => document.body.textContent ?? "")));
     for (const text of texts) expect(text).not.toContain("mallory");
     for (const p of pages) expect(["authenticated", "refreshing"]).toContain(await state(p));
     await context.close();
