@@ -53,8 +53,14 @@ export interface AnchorContext {
   skew: SkewEstimator;
   /** `now − monotonic now`, when a monotonic clock exists: it changes only when the wall clock is set. */
   wallMinusMonotonic?: number;
-  /** True when the token comes straight from `refresh` (so its `iat` is "now" on the issuer's clock). */
+  /**
+   * True when the token comes straight from `refresh` (so its `iat` is "now" on the issuer's clock, give or take the
+   * round trip). A token that is not fresh (stored, from another tab) still bounds the skew from above: it cannot
+   * have been issued after the issuer's "now".
+   */
   fresh: boolean;
+  /** How long the refresh call took, local ms: the most its token can have travelled since issue. @default 0 */
+  roundTripMs?: number;
 }
 
 export interface Anchored {
@@ -75,7 +81,8 @@ export function anchorToken(
 ): Anchored {
   const { now } = ctx;
   const claims = readClaims(value);
-  if (ctx.fresh && claims.iat !== undefined) ctx.skew.add(now - claims.iat * 1000, ctx.wallMinusMonotonic);
+  if (claims.iat !== undefined)
+    ctx.skew.add(now - claims.iat * 1000, ctx.wallMinusMonotonic, ctx.fresh ? (ctx.roundTripMs ?? 0) : null);
   const skew = ctx.skew.skewMs;
   const lifetimeFromClaims =
     claims.exp !== undefined && claims.iat !== undefined ? (claims.exp - claims.iat) * 1000 : null;
@@ -88,42 +95,57 @@ export function anchorToken(
   return { token: { value, expiresAt, lifetimeMs, receivedAt: now }, badExp: claims.badExp === true };
 }
 
-/**
- * Estimates `local clock − issuer clock` from the last few fresh tokens. A provider may hand back a cached token
- * whose `iat` lies in the past, which reads as extra skew and would push the refresh past the real expiry; real skew
- * is the smallest gap seen, so the estimate is the minimum of a short window. The window (rather than an all-time
- * minimum) lets the estimate heal after the device clock is corrected.
- */
-/** Skew below this is taken as none (see SkewEstimator.skewMs). */
+/** Skew below this on the "ahead" side is taken as none (see SkewEstimator.skewMs). */
 export const SKEW_DEADBAND_MS = 2000;
 
+/** `iat` is whole seconds: a token may have been issued up to this long after the instant its `iat` names. */
+export const IAT_RESOLUTION_MS = 1000;
+
+/**
+ * Estimates `skew = local clock − issuer clock` so that it errs early, never late: the expiry on the local clock is
+ * `exp + skew`, so an estimate above the real skew would keep an expired token.
+ *
+ * Every token with `iat` proves `skew ≤ now − iat` (it cannot have been issued after the issuer's "now"); a stored
+ * token issued "in the future" thus proves the clock behind. A fresh token also pins the skew from below, to within
+ * `iat`'s lost fraction (up to 1 s) plus the round trip, so its sample is `now − iat − 1 s − roundTrip`, a value at or
+ * below the real skew; a bound is used as it is. The estimate is the minimum of a short window (a provider may hand back a cached token whose
+ * old `iat` reads as extra skew); without a fresh sample in the window the estimate is capped at 0, since an upper
+ * bound alone cannot prove the clock ahead. The window (rather than an all-time minimum) heals after the device clock
+ * is corrected.
+ */
 export class SkewEstimator {
-  private readonly samples: number[] = [];
+  private readonly samples: Array<{ value: number; fresh: boolean }> = [];
   private marker: number | undefined;
   constructor(private readonly size = 3) {}
 
   /**
-   * Adds one observation. `marker` (wall − monotonic time) changes only when the wall clock is set; when it moved,
-   * the older observations describe a clock that no longer exists and are dropped, so an NTP correction is learnt at
-   * once instead of after a window of fresh tokens.
+   * Adds one observation `now − iat·1000`. `roundTripMs` is the refresh's duration for a fresh token, null for a
+   * token whose age is unknown (stored, adopted). `marker` (wall − monotonic time) changes only when the wall clock
+   * is set; when it moved, the older observations describe a clock that no longer exists and are dropped, so an NTP
+   * correction is learnt at once instead of after a window of fresh tokens.
    */
-  add(observedMs: number, marker?: number): void {
+  add(observedMs: number, marker?: number, roundTripMs: number | null = 0): void {
     if (marker !== undefined && Number.isFinite(marker)) {
       if (this.marker !== undefined && Math.abs(marker - this.marker) > SKEW_DEADBAND_MS)
         this.samples.length = 0;
       this.marker = marker;
     }
-    this.samples.push(observedMs);
+    const fresh = roundTripMs !== null;
+    // A bound is exact as it is; a fresh sample is moved below the real skew by what it cannot see.
+    const slack = fresh ? IAT_RESOLUTION_MS + Math.max(0, roundTripMs) : 0;
+    this.samples.push({ value: observedMs - slack, fresh });
     if (this.samples.length > this.size) this.samples.shift();
   }
 
   /**
-   * 0 until a fresh token has been seen, and 0 while the skew is within JWT resolution: `iat` is whole seconds, so
-   * an observation overstates the skew by up to a second plus latency, and correcting for that noise would make a
-   * correct clock disagree with the server about short tokens.
+   * 0 until a token with `iat` has been seen. A clock found ahead by less than SKEW_DEADBAND_MS reads as 0 (that only
+   * makes the client earlier: a correct clock then agrees with the server about short tokens); a clock found behind is
+   * used as measured, however little, because ignoring it would make the client late.
    */
   get skewMs(): number {
-    const skew = this.samples.length === 0 ? 0 : Math.min(...this.samples);
-    return Math.abs(skew) < SKEW_DEADBAND_MS ? 0 : skew;
+    if (this.samples.length === 0) return 0;
+    let skew = Math.min(...this.samples.map((sample) => sample.value));
+    if (!this.samples.some((sample) => sample.fresh)) skew = Math.min(skew, 0);
+    return skew > 0 && skew < SKEW_DEADBAND_MS ? 0 : skew;
   }
 }

@@ -26,7 +26,8 @@ export interface RefreshInstantInput {
 }
 
 /**
- * The local instant at which to refresh: `expiresAt − margin − random·jitter·margin`. The margin is capped at half
+ * The refresh instant before the window (kept for comparison, bench/spread.ts): `expiresAt − margin −
+ * random·jitter·margin`. It spreads a fleet over `jitter·margin` only (under 1 % of a 1-hour lifetime). The margin is capped at half
  * the lifetime, so a margin larger than a short token's life cannot cause a refresh loop: a fresh token always
  * lives at least half its lifetime before it is refreshed.
  */
@@ -41,6 +42,61 @@ export function refreshInstant({
   const spread = Math.min(Math.max(0, marginMs) * (1 + jitter), half);
   const base = Math.min(Math.max(0, marginMs), spread);
   return expiresAt - base - random * (spread - base);
+}
+
+/**
+ * The least time a proactive refresh leaves before expiry, when the lifetime allows it: enough for a refresh round
+ * trip and a re-handshake on a slow mobile link (each well under a second at p99) plus one quick retry. It is capped
+ * at half the lifetime, so a token shorter than twice the floor still lives half its life before it is refreshed
+ * (no refresh loop). Clock skew and `iat`'s whole seconds are accounted for separately (expiry.ts), before this.
+ */
+export const REFRESH_FLOOR_MS = 2000;
+
+/** The refresh window's width as a fraction of the lifetime: a fleet sharing one `exp` spreads over this much. */
+export const REFRESH_WINDOW = 0.2;
+
+/** Where the window ends by default, as the fraction of the lifetime left: 0.1 gives 70–90 % (client-go's choice). */
+export const REFRESH_WINDOW_END_LEAD = 0.1;
+
+export interface RefreshWindowInput {
+  /** When the token expires, local epoch ms. */
+  expiresAt: number;
+  /** The token's whole lifetime in ms. */
+  lifetimeMs: number;
+  /**
+   * The least time to leave before expiry, chosen by the app (`refreshMarginMs`); undefined for the default, 10 % of
+   * the lifetime. Raised to the floor and capped at 70 % of the lifetime so the window always fits.
+   */
+  marginMs?: number;
+}
+
+/** The earliest and latest local instants (epoch ms) of a token's refresh window. */
+export interface RefreshWindow {
+  earliest: number;
+  latest: number;
+}
+
+/**
+ * The window in which a token is refreshed: 20 % of its lifetime wide, ending `max(margin, floor)` before expiry
+ * (70–90 % of the lifetime by default, like Kubernetes client-go's certificate rotation). For a short token the floor
+ * moves the window earlier rather than narrowing it, so the fleet spread is 20 % of the lifetime for every length.
+ */
+export function refreshWindow({ expiresAt, lifetimeMs, marginMs }: RefreshWindowInput): RefreshWindow {
+  const life = lifetimeMs > 0 ? lifetimeMs : 0;
+  const floor = Math.min(REFRESH_FLOOR_MS, life / 2);
+  const wanted = marginMs !== undefined && marginMs >= 0 ? marginMs : life * REFRESH_WINDOW_END_LEAD;
+  const endLead = Math.min(Math.max(wanted, floor), life * (1 - REFRESH_WINDOW - 0.1));
+  return { earliest: expiresAt - endLead - life * REFRESH_WINDOW, latest: expiresAt - endLead };
+}
+
+/**
+ * A uniformly random instant of the refresh window: `random` in [0, 1) maps linearly from its latest end (0) to its
+ * earliest (→ 1), so 500 clients sharing one `exp` refresh spread evenly over 20 % of the lifetime.
+ */
+export function refreshInstantInWindow(input: RefreshWindowInput & { random: number }): number {
+  const { earliest, latest } = refreshWindow(input);
+  const random = input.random >= 0 && input.random < 1 ? input.random : 0;
+  return latest - random * (latest - earliest);
 }
 
 export interface BackoffInput {

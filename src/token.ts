@@ -2,9 +2,9 @@ import { AuthedSocketError, RefreshError, UnauthorizedError } from "./errors.js"
 import type { RefreshReason } from "./events.js";
 import { anchorToken, type HeldToken, SkewEstimator, type TokenResult } from "./expiry.js";
 import { defaultMargin, type NormalizedOptions } from "./options.js";
-import { backoffDelay, refreshInstant } from "./schedule.js";
+import { backoffDelay, refreshInstantInWindow } from "./schedule.js";
 
-/** A held token plus the local instant at which it should be refreshed (margin and jitter applied). */
+/** A held token plus the local instant at which it should be refreshed (a random pick in its refresh window). */
 export interface KeptToken extends HeldToken {
   /** Local epoch ms; null for opaque tokens without expiry (refreshed on rejection only). */
   refreshAt: number | null;
@@ -91,8 +91,8 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
    */
   function adopt(result: TokenResult): KeptToken | null {
     try {
-      // Another tab's token may be minutes old: its iat says nothing about this device's clock.
-      const token = accept(result, true, false);
+      // Another tab's token may be minutes old: its iat only bounds the skew (as a stored token's does).
+      const token = accept(result, true, null);
       adopted = token;
       hooks.refreshed(token);
       return token;
@@ -126,13 +126,14 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
     for (let attempt = 1; ; attempt++) {
       hooks.attempt(reason, attempt);
       let failure: AuthedSocketError;
+      const askedAt = options.clock.now();
       try {
         const result = await call((signal) => options.refresh({ reason, signal, attempt }), "refresh");
         check(gen);
         if (result === null || result === undefined) throw new UnauthorizedError("refresh returned no token");
         if (held && held === adopted && held.value === (typeof result === "string" ? result : result.token))
           return held;
-        const token = accept(result, true);
+        const token = accept(result, true, options.clock.now() - askedAt);
         hooks.refreshed(token);
         return token;
       } catch (error) {
@@ -215,22 +216,26 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
   }
 
   /**
-   * When to refresh `token`. Besides margin and jitter, two floors stop refresh storms with very short tokens (JWT
-   * times are whole seconds, so a "1-second" token issued late in a second may have 50 ms to live): a fresh token
-   * is kept for at least half of the life it actually has left, and when a refresh brought the same expiry as the
-   * token before it, the next refresh waits for that expiry, since until then the issuer would answer the same.
+   * When to refresh `token`: a uniform pick in its refresh window (schedule.ts: 20 % of the lifetime wide, 70–90 % by
+   * default, never closer to expiry than the floor), so a fleet sharing one `exp` does not refresh together. An app's
+   * `refreshMarginMs` sets where the window ends. Two floors stop refresh storms with very short tokens (JWT times are
+   * whole seconds, so a "1-second" token issued late in a second may have 50 ms to live): a fresh token is kept for
+   * at least half of the life it actually has left, and when a refresh brought the same expiry as the token before
+   * it, the next refresh waits for that expiry, since until then the issuer would answer the same.
    */
   function refreshAtFor(token: HeldToken, fresh: boolean): number | null {
     const { expiresAt, lifetimeMs, receivedAt } = token;
     if (expiresAt === null || lifetimeMs === null) return null;
-    const chosen = options.marginFor(lifetimeMs);
-    // A margin function that returns NaN, a negative number or nothing must not disable the proactive refresh.
-    const marginMs = Number.isFinite(chosen) && chosen >= 0 ? chosen : defaultMargin(lifetimeMs);
-    const instant = refreshInstant({
+    let marginMs: number | undefined;
+    if (options.marginFor !== defaultMargin) {
+      const chosen = options.marginFor(lifetimeMs);
+      // A margin function that returns NaN, a negative number or nothing must not disable the proactive refresh.
+      if (Number.isFinite(chosen) && chosen >= 0) marginMs = chosen;
+    }
+    const instant = refreshInstantInWindow({
       expiresAt,
       lifetimeMs,
-      marginMs,
-      jitter: options.jitter,
+      ...(marginMs === undefined ? {} : { marginMs }),
       random: random(),
     });
     if (!fresh) return instant;
@@ -241,19 +246,24 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
     return Math.max(instant, receivedAt + (expiresAt - receivedAt) / 2);
   }
 
-  /** Validates a provider result and makes it the held token. */
+  /**
+   * Validates a provider result and makes it the held token. `roundTripMs` is how long the refresh took (the token's
+   * `iat` is then "now" within it); null when the token's age is unknown (stored, adopted), so its `iat` only bounds
+   * the clock skew.
+   */
   function accept(
     result: Exclude<TokenResult, null | undefined> | unknown,
     fresh: boolean,
-    observeSkew = fresh,
+    roundTripMs: number | null = null,
   ): KeptToken {
     const { value, extra } = parseResult(result);
     const now = options.clock.now();
     const mono = options.clock.monotonic?.();
     const { token, badExp } = anchorToken(value, extra, {
       now,
-      fresh: observeSkew,
-      skew: skew,
+      fresh: roundTripMs !== null,
+      ...(roundTripMs === null ? {} : { roundTripMs: Math.max(0, roundTripMs) }),
+      skew,
       ...(mono === undefined || Number.isNaN(mono) ? {} : { wallMinusMonotonic: now - mono }),
     });
     if (badExp) hooks.warn("the token's exp claim is not a number; it is treated as opaque");

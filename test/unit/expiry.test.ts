@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { anchorToken, readClaims, SKEW_DEADBAND_MS, SkewEstimator } from "../../src/expiry.js";
-import { refreshInstant } from "../../src/schedule.js";
+import {
+  anchorToken,
+  IAT_RESOLUTION_MS,
+  readClaims,
+  SKEW_DEADBAND_MS,
+  SkewEstimator,
+} from "../../src/expiry.js";
+import { refreshInstantInWindow } from "../../src/schedule.js";
 import { fakeJwt, jwtAt } from "./support.js";
 
 const MINUTE = 60_000;
@@ -107,7 +113,6 @@ describe("anchorToken precedence", () => {
 
 describe("clock skew of ±10 minutes", () => {
   const LIFETIME_MS = 10 * MINUTE;
-  const margin = (lifetimeMs: number) => Math.min(60_000, lifetimeMs * 0.2);
 
   for (const [label, offset] of [
     ["10 minutes ahead", 10 * MINUTE],
@@ -119,9 +124,10 @@ describe("clock skew of ±10 minutes", () => {
       const value = jwtAt(SERVER_NOW, LIFETIME_MS / 1000);
       const { token } = anchorToken(value, {}, { now: localNow, skew: new SkewEstimator(), fresh: true });
       expect(token.receivedAt).toBe(localNow);
-      // iat has whole-second resolution: a correct clock may read up to a second early, never late.
+      // iat has whole-second resolution, so the estimate allows a whole second: early by up to 2 s, never late
+      // (the real expiry here is 123 ms past localNow + LIFETIME_MS: the token was issued 123 ms into its iat second).
       expect(token.expiresAt).not.toBeNull();
-      expect(Math.abs((token.expiresAt ?? 0) - (localNow + LIFETIME_MS))).toBeLessThan(1000);
+      expect(localNow + LIFETIME_MS - (token.expiresAt ?? 0)).toBeLessThanOrEqual(2 * IAT_RESOLUTION_MS);
       expect(token.expiresAt).toBeLessThanOrEqual(localNow + LIFETIME_MS);
       expect(token.lifetimeMs).toBe(LIFETIME_MS);
     });
@@ -131,30 +137,31 @@ describe("clock skew of ±10 minutes", () => {
       const value = jwtAt(SERVER_NOW, LIFETIME_MS / 1000);
       const { token } = anchorToken(value, {}, { now: localNow, skew: new SkewEstimator(), fresh: true });
       const at = (random: number) =>
-        refreshInstant({
+        refreshInstantInWindow({
           expiresAt: token.expiresAt ?? Number.NaN,
           lifetimeMs: token.lifetimeMs ?? Number.NaN,
-          marginMs: margin(LIFETIME_MS),
-          jitter: 0.5,
           random,
         });
-      // 9 minutes after receipt on this device, whatever its clock says about the issuer's.
-      expect(Math.abs(at(0) - (localNow + 9 * MINUTE))).toBeLessThan(1000);
-      expect(Math.abs(at(0.999_999) - (localNow + 8.5 * MINUTE))).toBeLessThan(1000);
+      // 90 % and 70 % of the life after receipt on this device, whatever its clock says about the issuer's (early
+      // by up to the second iat cannot show).
+      expect(localNow + 9 * MINUTE - at(0)).toBeGreaterThanOrEqual(0);
+      expect(localNow + 9 * MINUTE - at(0)).toBeLessThanOrEqual(2 * IAT_RESOLUTION_MS);
+      expect(localNow + 7 * MINUTE - at(0.999_999)).toBeGreaterThanOrEqual(0);
+      expect(localNow + 7 * MINUTE - at(0.999_999)).toBeLessThanOrEqual(2 * IAT_RESOLUTION_MS);
     });
   }
 
-  it("with the clock 10 minutes ahead, the expiry is exact to the millisecond (skew is measured, not guessed)", () => {
+  it("with the clock 10 minutes ahead, the expiry is the real one less iat's second (skew is measured, erring early)", () => {
     const localNow = SERVER_NOW + 10 * MINUTE;
     const { token } = anchorToken(
       jwtAt(SERVER_NOW, 600),
       {},
       { now: localNow, skew: new SkewEstimator(), fresh: true },
     );
-    expect(token.expiresAt).toBe(localNow + LIFETIME_MS);
+    expect(token.expiresAt).toBe(localNow + LIFETIME_MS - IAT_RESOLUTION_MS);
   });
 
-  it("a stored (not fresh) token does not feed the skew estimate", () => {
+  it("a stored (not fresh) token cannot prove the clock ahead: alone it leaves the estimate at 0", () => {
     const skew = new SkewEstimator();
     anchorToken(jwtAt(SERVER_NOW, 600), {}, { now: SERVER_NOW + 10 * MINUTE, skew, fresh: false });
     expect(skew.skewMs).toBe(0);
@@ -194,16 +201,34 @@ describe("SkewEstimator", () => {
     expect(new SkewEstimator().skewMs).toBe(0);
   });
 
-  it("reads skew inside the deadband as none, and skew at its edge as measured", () => {
+  it("reads a clock ahead by less than the deadband as correct, and skew at its edge as measured", () => {
     const inside = new SkewEstimator();
-    inside.add(SKEW_DEADBAND_MS - 1);
+    inside.add(SKEW_DEADBAND_MS - 1 + IAT_RESOLUTION_MS);
     expect(inside.skewMs).toBe(0);
-    const negativeInside = new SkewEstimator();
-    negativeInside.add(-(SKEW_DEADBAND_MS - 1));
-    expect(negativeInside.skewMs).toBe(0);
     const edge = new SkewEstimator();
-    edge.add(SKEW_DEADBAND_MS);
+    edge.add(SKEW_DEADBAND_MS + IAT_RESOLUTION_MS);
     expect(edge.skewMs).toBe(SKEW_DEADBAND_MS);
+  });
+
+  it("has no deadband on the behind side: a clock 1 ms behind is used as measured (less iat's second)", () => {
+    const behind = new SkewEstimator();
+    behind.add(-1);
+    expect(behind.skewMs).toBe(-1 - IAT_RESOLUTION_MS);
+  });
+
+  it("moves a fresh sample below the real skew by iat's second plus the round trip", () => {
+    const skew = new SkewEstimator();
+    skew.add(10 * MINUTE, undefined, 250);
+    expect(skew.skewMs).toBe(10 * MINUTE - IAT_RESOLUTION_MS - 250);
+  });
+
+  it("uses a bound (a token of unknown age) as it is, and caps the estimate at 0 without a fresh sample", () => {
+    const behind = new SkewEstimator();
+    behind.add(-10 * MINUTE, undefined, null);
+    expect(behind.skewMs).toBe(-10 * MINUTE);
+    const ahead = new SkewEstimator();
+    ahead.add(10 * MINUTE, undefined, null);
+    expect(ahead.skewMs).toBe(0);
   });
 
   it("takes the minimum of its window (a cached token's larger gap does not count)", () => {
@@ -211,21 +236,21 @@ describe("SkewEstimator", () => {
     skew.add(10 * MINUTE);
     skew.add(15 * MINUTE);
     skew.add(12 * MINUTE);
-    expect(skew.skewMs).toBe(10 * MINUTE);
+    expect(skew.skewMs).toBe(10 * MINUTE - IAT_RESOLUTION_MS);
   });
 
   it("takes the minimum for a clock that is behind, too", () => {
     const skew = new SkewEstimator();
     skew.add(-10 * MINUTE);
     skew.add(-5 * MINUTE);
-    expect(skew.skewMs).toBe(-10 * MINUTE);
+    expect(skew.skewMs).toBe(-10 * MINUTE - IAT_RESOLUTION_MS);
   });
 
   it("heals at once when a clock that was ahead is corrected (the new, smaller gap is the minimum)", () => {
     const skew = new SkewEstimator();
     skew.add(10 * MINUTE);
     skew.add(0);
-    expect(skew.skewMs).toBe(0);
+    expect(skew.skewMs).toBe(-IAT_RESOLUTION_MS);
   });
 
   it("heals once the window (3 samples) has passed when a clock that was behind is corrected", () => {
@@ -233,15 +258,15 @@ describe("SkewEstimator", () => {
     skew.add(-10 * MINUTE);
     skew.add(300);
     skew.add(300);
-    expect(skew.skewMs).toBe(-10 * MINUTE);
+    expect(skew.skewMs).toBe(-10 * MINUTE - IAT_RESOLUTION_MS);
     skew.add(300);
-    expect(skew.skewMs).toBe(0);
+    expect(skew.skewMs).toBe(300 - IAT_RESOLUTION_MS);
   });
 
   it("keeps only the last `size` samples", () => {
     const skew = new SkewEstimator(1);
     skew.add(-10 * MINUTE);
     skew.add(5 * MINUTE);
-    expect(skew.skewMs).toBe(5 * MINUTE);
+    expect(skew.skewMs).toBe(5 * MINUTE - IAT_RESOLUTION_MS);
   });
 });

@@ -1,6 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { backoffDelay, clampDelay, MAX_TIMER_DELAY_MS, refreshInstant } from "../../src/schedule.js";
+import {
+  backoffDelay,
+  clampDelay,
+  MAX_TIMER_DELAY_MS,
+  REFRESH_FLOOR_MS,
+  REFRESH_WINDOW,
+  refreshInstant,
+  refreshInstantInWindow,
+  refreshWindow,
+} from "../../src/schedule.js";
 
 describe("clampDelay", () => {
   it("turns a negative delay into 0", () => {
@@ -237,5 +246,121 @@ describe("backoffDelay", () => {
         },
       ),
     );
+  });
+});
+
+describe("refreshWindow", () => {
+  const EXP = 1_700_000_000_000;
+  const HOUR = 3_600_000;
+
+  it("is 70–90 % of the lifetime by default, like client-go's certificate rotation", () => {
+    const window = refreshWindow({ expiresAt: EXP, lifetimeMs: HOUR });
+    expect(window.latest).toBe(EXP - 0.1 * HOUR);
+    expect(window.earliest).toBe(EXP - 0.3 * HOUR);
+  });
+
+  it("moves earlier rather than narrowing for a 10-s token: it ends at the floor, still 20 % wide", () => {
+    const window = refreshWindow({ expiresAt: EXP, lifetimeMs: 10_000 });
+    expect(window.latest).toBe(EXP - REFRESH_FLOOR_MS);
+    expect(window.latest - window.earliest).toBe(2000);
+  });
+
+  it("caps the floor at half the lifetime for a 3-s token: refresh in 30–50 % of its life", () => {
+    const window = refreshWindow({ expiresAt: EXP, lifetimeMs: 3000 });
+    expect(window.latest).toBe(EXP - 1500);
+    expect(window.earliest).toBe(EXP - 2100);
+  });
+
+  it("honours an app's margin as the window's end, raised to the floor", () => {
+    expect(refreshWindow({ expiresAt: EXP, lifetimeMs: HOUR, marginMs: 60_000 }).latest).toBe(EXP - 60_000);
+    expect(refreshWindow({ expiresAt: EXP, lifetimeMs: HOUR, marginMs: 0 }).latest).toBe(
+      EXP - REFRESH_FLOOR_MS,
+    );
+  });
+
+  it("caps a margin larger than the lifetime so the window still fits inside it (ends at 30 %)", () => {
+    const window = refreshWindow({ expiresAt: EXP, lifetimeMs: 10_000, marginMs: HOUR });
+    expect(window.latest).toBe(EXP - 7000);
+    expect(window.earliest).toBe(EXP - 9000);
+  });
+
+  it("treats a zero or negative lifetime as no room: both ends at the expiry", () => {
+    for (const lifetimeMs of [0, -5, Number.NaN])
+      expect(refreshWindow({ expiresAt: EXP, lifetimeMs })).toEqual({ earliest: EXP, latest: EXP });
+  });
+
+  it("for any lifetime and margin is ≥ 20 % of the lifetime wide, inside [issue + 10 %, expiry − floor]", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 400 * 24 * HOUR }),
+        fc.option(fc.integer({ min: 0, max: 400 * 24 * HOUR }), { nil: undefined }),
+        (lifetimeMs, marginMs) => {
+          const { earliest, latest } = refreshWindow({
+            expiresAt: EXP,
+            lifetimeMs,
+            ...(marginMs === undefined ? {} : { marginMs }),
+          });
+          expect(latest - earliest).toBeCloseTo(lifetimeMs * REFRESH_WINDOW, 3);
+          expect(earliest).toBeGreaterThanOrEqual(EXP - lifetimeMs * 0.9 - 1e-3);
+          expect(latest).toBeLessThanOrEqual(EXP - Math.min(REFRESH_FLOOR_MS, lifetimeMs / 2) + 1e-3);
+        },
+      ),
+    );
+  });
+});
+
+describe("refreshInstantInWindow", () => {
+  const EXP = 1_700_000_000_000;
+  const HOUR = 3_600_000;
+
+  it("maps random 0 to the latest end and random → 1 to the earliest, linearly", () => {
+    const at = (random: number) => refreshInstantInWindow({ expiresAt: EXP, lifetimeMs: HOUR, random });
+    expect(at(0)).toBe(EXP - 0.1 * HOUR);
+    expect(at(0.5)).toBe(EXP - 0.2 * HOUR);
+    expect(at(0.999_999)).toBeCloseTo(EXP - 0.3 * HOUR, -1);
+  });
+
+  it("reads a random source outside [0, 1) (NaN, 1, −1) as 0: never outside the window", () => {
+    for (const random of [Number.NaN, 1, -1, 7])
+      expect(refreshInstantInWindow({ expiresAt: EXP, lifetimeMs: HOUR, random })).toBe(EXP - 0.1 * HOUR);
+  });
+
+  it("for any lifetime and random stays inside the window and before the expiry", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 400 * 24 * HOUR }),
+        fc.double({ min: 0, max: 1, maxExcluded: true }),
+        (lifetimeMs, random) => {
+          const window = refreshWindow({ expiresAt: EXP, lifetimeMs });
+          const at = refreshInstantInWindow({ expiresAt: EXP, lifetimeMs, random });
+          expect(at).toBeGreaterThanOrEqual(window.earliest);
+          expect(at).toBeLessThanOrEqual(window.latest);
+          expect(at).toBeLessThan(EXP);
+        },
+      ),
+    );
+  });
+
+  it("spreads 500 clients sharing one exp over at least 20 % of the lifetime, evenly (each fifth holds 60–140)", () => {
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (const lifetimeMs of [3000, 10_000, HOUR]) {
+      const instants = Array.from({ length: 500 }, () =>
+        refreshInstantInWindow({ expiresAt: EXP, lifetimeMs, random: random() }),
+      );
+      const spread = Math.max(...instants) - Math.min(...instants);
+      expect(spread / lifetimeMs).toBeGreaterThan(0.19);
+      const { earliest } = refreshWindow({ expiresAt: EXP, lifetimeMs });
+      const fifths = [0, 0, 0, 0, 0];
+      for (const at of instants) {
+        const index = Math.min(4, Math.floor(((at - earliest) / (lifetimeMs * REFRESH_WINDOW)) * 5));
+        fifths[index] = (fifths[index] ?? 0) + 1;
+      }
+      for (const count of fifths) expect(count).toBeGreaterThanOrEqual(60);
+      for (const count of fifths) expect(count).toBeLessThanOrEqual(140);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Clock, Timers } from "../../src/clock.js";
 import { type AuthedSocketError, RefreshError, UnauthorizedError } from "../../src/errors.js";
+import { IAT_RESOLUTION_MS } from "../../src/expiry.js";
 import { type AuthedSocketOptions, normalizeOptions, type RefreshContext } from "../../src/options.js";
 import { createTokenKeeper, type KeeperHooks } from "../../src/token.js";
 import { deferred, fakeJwt, jwtAt, rejectionOf, track } from "./support.js";
@@ -497,8 +498,8 @@ describe("opaque and malformed tokens", () => {
     const { keeper } = setup(() => ({ token: "opaque-access-token-0123456789", expiresIn: 60_000 }));
     const token = await keeper.refresh("manual");
     expect(token.expiresAt).toBe(T0 + 60_000);
-    // default margin: min(60 s, 20 % of 60 s) = 12 s; random 0 → the latest end
-    expect(token.refreshAt).toBe(T0 + 48_000);
+    // default window: 70–90 % of the lifetime; random 0 → its latest end, 90 %
+    expect(token.refreshAt).toBe(T0 + 54_000);
   });
 
   it("a JWT whose exp is not a number calls the warn hook and is treated as opaque", async () => {
@@ -528,10 +529,11 @@ describe("status()", () => {
   it("moves ok → stale at the refresh instant → expired at the expiry as fake time advances", async () => {
     const { keeper } = setup(() => freshJwt(600));
     const token = await keeper.refresh("manual");
-    expect(token.expiresAt).toBe(T0 + 10 * MINUTE);
-    expect(token.refreshAt).toBe(T0 + 9 * MINUTE);
+    // Early by iat's whole second (the skew estimate errs early); random 0 → 90 % of the lifetime.
+    expect(token.expiresAt).toBe(T0 + 10 * MINUTE - IAT_RESOLUTION_MS);
+    expect(token.refreshAt).toBe(T0 + 9 * MINUTE - IAT_RESOLUTION_MS);
     expect(keeper.status()).toBe("ok");
-    await vi.advanceTimersByTimeAsync(9 * MINUTE - 1);
+    await vi.advanceTimersByTimeAsync(9 * MINUTE - IAT_RESOLUTION_MS - 1);
     expect(keeper.status()).toBe("ok");
     await vi.advanceTimersByTimeAsync(1);
     expect(keeper.status()).toBe("stale");
@@ -569,15 +571,15 @@ describe("clock skew", () => {
     ["ahead", 10 * MINUTE],
     ["behind", -10 * MINUTE],
   ] as const) {
-    it(`with the local clock 10 minutes ${label}, refreshes 9 local minutes after receipt and expires at 10`, async () => {
+    it(`with the local clock 10 minutes ${label}, refreshes 9 local minutes after receipt and expires at 10 (less iat's second)`, async () => {
       const serverNow = T0;
       vi.setSystemTime(serverNow + offset);
       const receivedAt = Date.now();
       const { keeper } = setup(() => jwtAt(serverNow, 600));
       const token = await keeper.refresh("manual");
-      expect(token.expiresAt).toBe(receivedAt + 10 * MINUTE);
-      expect(token.refreshAt).toBe(receivedAt + 9 * MINUTE);
-      await vi.advanceTimersByTimeAsync(9 * MINUTE - 1);
+      expect(token.expiresAt).toBe(receivedAt + 10 * MINUTE - IAT_RESOLUTION_MS);
+      expect(token.refreshAt).toBe(receivedAt + 9 * MINUTE - IAT_RESOLUTION_MS);
+      await vi.advanceTimersByTimeAsync(9 * MINUTE - IAT_RESOLUTION_MS - 1);
       expect(keeper.status()).toBe("ok");
       await vi.advanceTimersByTimeAsync(1);
       expect(keeper.status()).toBe("stale");
