@@ -14,7 +14,7 @@ import {
   normalizeOptions,
   type SocketMiddleware,
 } from "./options.js";
-import { releaseWithheld, withholdRestoredSessions } from "./recovery.js";
+import { dropWithheld, releaseWithheld, revokedReason, withholdRestoredSessions } from "./recovery.js";
 import { recheckRecovered, startSession } from "./session.js";
 import type { JwtClaims } from "./verifier.js";
 
@@ -94,6 +94,17 @@ export function authenticate<C extends object = JwtClaims>(
             );
             answer(asHandshakeCode(result.code), result.message);
             return;
+          }
+          if (socket.recovered) {
+            // skipMiddlewares: false runs this middleware on a restored session: it belongs to the subject it was
+            // made for, and not to a device revoked while away, exactly as the re-check of the default path says.
+            const refusal = restoredRefusal(socket, result.auth);
+            if (refusal) {
+              dropWithheld(socket);
+              context.onReject({ phase: "recovery", code: refusal.code, socketId: socket.id });
+              answer(refusal.code, refusal.message);
+              return;
+            }
           }
           if (typeof socket.data !== "object" || socket.data === null) socket.data = {};
           (socket.data as { auth?: AuthData<object> }).auth = result.auth;
@@ -178,6 +189,22 @@ function onConnection(socket: HookSocket, context: AuthContext): void {
     sockets.add(socket);
     recheckRecovered(socket, context);
   }
+}
+
+/** Why a restored session may not go to the token that came to claim it, if it may not. */
+function restoredRefusal(
+  socket: HookSocket,
+  auth: AuthData<object>,
+): { code: HandshakeErrorCode; message: string } | undefined {
+  if (revokedReason(socket) !== undefined)
+    return { code: "TOKEN_INVALID", message: "Authentication failed: the session has been revoked" };
+  const previous = (socket.data as { auth?: { subject?: unknown } } | undefined)?.auth?.subject;
+  if (previous !== auth.subject)
+    return {
+      code: "TOKEN_INVALID",
+      message: "Authentication failed: the restored session belongs to another user",
+    };
+  return undefined;
 }
 
 /** The handshake has no SUBJECT_MISMATCH (there is no previous subject); it can only come from an in-band refresh. */
