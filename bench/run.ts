@@ -3,11 +3,13 @@
 import { handshake } from "./handshake.js";
 import { rotation } from "./rotation.js";
 import { sizes } from "./size.js";
+import { spread } from "./spread.js";
 
 const benches: Record<string, () => Promise<unknown>> = {
   size: sizes,
   rotation: () => rotation(),
   handshake: () => handshake(),
+  spread: async () => spread(),
 };
 const only = process.argv[2];
 if (only && !(only in benches)) {

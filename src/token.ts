@@ -216,7 +216,7 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
   }
 
   /**
-   * When to refresh `token`: a uniform pick in its refresh window (schedule.ts: 20 % of the lifetime wide, 70–90 % by
+   * When to refresh `token`: a uniform pick in its refresh window (schedule.ts: 25 % of the lifetime wide, 65–90 % by
    * default, never closer to expiry than the floor), so a fleet sharing one `exp` does not refresh together. An app's
    * `refreshMarginMs` sets where the window ends. Two floors stop refresh storms with very short tokens (JWT times are
    * whole seconds, so a "1-second" token issued late in a second may have 50 ms to live): a fresh token is kept for

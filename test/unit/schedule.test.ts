@@ -253,22 +253,22 @@ describe("refreshWindow", () => {
   const EXP = 1_700_000_000_000;
   const HOUR = 3_600_000;
 
-  it("is 70–90 % of the lifetime by default, like client-go's certificate rotation", () => {
+  it("is 65–90 % of the lifetime by default (client-go's 70–90 %, widened so a finite fleet still spans ≥ 20 %)", () => {
     const window = refreshWindow({ expiresAt: EXP, lifetimeMs: HOUR });
     expect(window.latest).toBe(EXP - 0.1 * HOUR);
-    expect(window.earliest).toBe(EXP - 0.3 * HOUR);
+    expect(window.earliest).toBe(EXP - 0.35 * HOUR);
   });
 
-  it("moves earlier rather than narrowing for a 10-s token: it ends at the floor, still 20 % wide", () => {
+  it("moves earlier rather than narrowing for a 10-s token: it ends at the floor, still 25 % wide", () => {
     const window = refreshWindow({ expiresAt: EXP, lifetimeMs: 10_000 });
     expect(window.latest).toBe(EXP - REFRESH_FLOOR_MS);
-    expect(window.latest - window.earliest).toBe(2000);
+    expect(window.latest - window.earliest).toBe(2500);
   });
 
-  it("caps the floor at half the lifetime for a 3-s token: refresh in 30–50 % of its life", () => {
+  it("caps the floor at half the lifetime for a 3-s token: refresh in 25–50 % of its life", () => {
     const window = refreshWindow({ expiresAt: EXP, lifetimeMs: 3000 });
     expect(window.latest).toBe(EXP - 1500);
-    expect(window.earliest).toBe(EXP - 2100);
+    expect(window.earliest).toBe(EXP - 2250);
   });
 
   it("honours an app's margin as the window's end, raised to the floor", () => {
@@ -278,9 +278,9 @@ describe("refreshWindow", () => {
     );
   });
 
-  it("caps a margin larger than the lifetime so the window still fits inside it (ends at 30 %)", () => {
+  it("caps a margin larger than the lifetime so the window still fits inside it (ends at 35 %)", () => {
     const window = refreshWindow({ expiresAt: EXP, lifetimeMs: 10_000, marginMs: HOUR });
-    expect(window.latest).toBe(EXP - 7000);
+    expect(window.latest).toBe(EXP - 6500);
     expect(window.earliest).toBe(EXP - 9000);
   });
 
@@ -289,7 +289,7 @@ describe("refreshWindow", () => {
       expect(refreshWindow({ expiresAt: EXP, lifetimeMs })).toEqual({ earliest: EXP, latest: EXP });
   });
 
-  it("for any lifetime and margin is ≥ 20 % of the lifetime wide, inside [issue + 10 %, expiry − floor]", () => {
+  it("for any lifetime and margin is 25 % of the lifetime wide, inside [issue + 10 %, expiry − floor]", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 400 * 24 * HOUR }),
@@ -316,8 +316,8 @@ describe("refreshInstantInWindow", () => {
   it("maps random 0 to the latest end and random → 1 to the earliest, linearly", () => {
     const at = (random: number) => refreshInstantInWindow({ expiresAt: EXP, lifetimeMs: HOUR, random });
     expect(at(0)).toBe(EXP - 0.1 * HOUR);
-    expect(at(0.5)).toBe(EXP - 0.2 * HOUR);
-    expect(at(0.999_999)).toBeCloseTo(EXP - 0.3 * HOUR, -1);
+    expect(at(0.5)).toBe(EXP - 0.225 * HOUR);
+    expect(at(0.999_999)).toBeCloseTo(EXP - 0.35 * HOUR, -1);
   });
 
   it("reads a random source outside [0, 1) (NaN, 1, −1) as 0: never outside the window", () => {
@@ -341,7 +341,7 @@ describe("refreshInstantInWindow", () => {
     );
   });
 
-  it("spreads 500 clients sharing one exp over at least 20 % of the lifetime, evenly (each fifth holds 60–140)", () => {
+  it("spreads 500 clients sharing one exp over at least 20 % of the lifetime (the window is 25 %), evenly (each fifth holds 60–140)", () => {
     let seed = 42;
     const random = () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;

@@ -498,7 +498,7 @@ describe("opaque and malformed tokens", () => {
     const { keeper } = setup(() => ({ token: "opaque-access-token-0123456789", expiresIn: 60_000 }));
     const token = await keeper.refresh("manual");
     expect(token.expiresAt).toBe(T0 + 60_000);
-    // default window: 70–90 % of the lifetime; random 0 → its latest end, 90 %
+    // default window: 65–90 % of the lifetime; random 0 → its latest end, 90 %
     expect(token.refreshAt).toBe(T0 + 54_000);
   });
 
