@@ -1,6 +1,7 @@
 // `npm run bench [name]`: runs the benchmarks in one process and prints one JSON document. Each bench measures its
 // baseline (raw socket.io-client) in the same run, so figures compare on whatever machine runs them.
 import { handshake } from "./handshake.js";
+import { memory } from "./memory.js";
 import { rotation } from "./rotation.js";
 import { sizes } from "./size.js";
 import { spread } from "./spread.js";
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   rotation: () => rotation(),
   handshake: () => handshake(),
   spread: async () => spread(),
+  memory: () => memory(),
 };
 const only = process.argv[2];
 if (only && !(only in benches)) {
