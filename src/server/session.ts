@@ -295,6 +295,13 @@ async function rotate(session: Session, token: string, reply: (ack: RefreshAck) 
         : { phase: "refresh", code: result.code, socketId: socket.id, error: result.error },
     );
     reply({ ok: false, code: result.code });
+    // A revoked session ends now, not at the old token's expiry: the revocation covers this connection too.
+    if (result.revoked) {
+      stop(session);
+      const payload: RevokedPayload = { reason: "revoked" };
+      cut(socket, ProtocolEvent.Revoked, payload);
+      return;
+    }
     // Another user's token, or a user no longer allowed here: this connection must end, not just keep its old token.
     if (result.code === "SUBJECT_MISMATCH" || result.code === "FORBIDDEN") {
       stop(session);

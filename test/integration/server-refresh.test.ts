@@ -125,12 +125,13 @@ describe("in-band refresh (auth:refresh)", () => {
     const server = await serve({ isRevoked: (claims) => claims.revoked === true });
     const socket = client(server.url, { token: await signToken() });
     await ready(socket);
+    const gone = disconnected(socket);
     expect(await refresh(socket, { token: await signToken({ claims: { revoked: true } }) })).toEqual({
       ok: false,
       code: "TOKEN_INVALID",
     });
-    expect(socket.connected).toBe(true);
-    expect(await refresh(socket, { token: await signToken() })).toMatchObject({ ok: true });
+    // The session is over: the connection does not live on with its old token (see "of a revoked token" below).
+    await gone;
   });
 
   it("acks FORBIDDEN and disconnects when authorize refuses the new claims", async () => {
@@ -235,5 +236,28 @@ describe("in-band refresh (auth:refresh)", () => {
       await connected(next);
       expect(await refresh(next, { token: "fast" })).toMatchObject({ ok: true });
     });
+  });
+});
+
+describe("in-band refresh of a revoked token", () => {
+  // disconnectUser() is a kick; a revocation held by isRevoked must end the connection the moment the client shows a
+  // covered token, not leave it up until the old token's expiry.
+  it("is refused, and the connection is cut at once with auth:revoked", async () => {
+    const revoked = new Set<string>();
+    const server = await serve({
+      isRevoked: (claims) => revoked.has(String((claims as { sub?: unknown }).sub)),
+    });
+    const socket = client(server.url, { token: await signToken({ subject: "alice", ttlSec: 60 }) });
+    const events = record(socket);
+    await ready(socket);
+    revoked.add("alice");
+    const gone = disconnected(socket);
+    expect(await refresh(socket, { token: await signToken({ subject: "alice", ttlSec: 60 }) })).toMatchObject(
+      {
+        ok: false,
+      },
+    );
+    expect(await gone).toBe("io server disconnect");
+    expect(events.map((e) => e.event)).toContain("auth:revoked");
   });
 });
