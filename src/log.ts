@@ -1,14 +1,52 @@
 import type { Logger } from "./options.js";
 
-/** Anything shaped like a JWT (three base64url segments, the first a JSON header). */
-const JWT_PATTERN = /eyJ[\w-]*\.[\w-]*\.[\w-]*/g;
 const REDACTED = "[redacted]";
+/** Longest text handed to the logger per string; server text can be arbitrarily long. */
+export const MAX_LOGGED_LENGTH = 2048;
 
-/** Replaces every known secret and anything JWT-shaped in a string. */
+const isTokenChar = (c: number) =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95;
+
+/** End of the run of base64url characters starting at `from`. */
+function runEnd(text: string, from: number): number {
+  let i = from;
+  while (i < text.length && isTokenChar(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * Replaces anything shaped like a JWT (`eyJ` then three dot-separated base64url segments) in one left-to-right pass.
+ * A regular expression here backtracks from every `eyJ` (quadratic on hostile server text); this never revisits a
+ * character: a failed candidate's run contains no other start that could succeed.
+ */
+function redactJwtShapes(text: string): string {
+  let out = "";
+  let copied = 0;
+  let at = text.indexOf("eyJ");
+  while (at !== -1) {
+    const first = runEnd(text, at);
+    let end = -1;
+    if (text.charCodeAt(first) === 46) {
+      const second = runEnd(text, first + 1);
+      if (text.charCodeAt(second) === 46) end = runEnd(text, second + 1);
+    }
+    if (end === -1) {
+      at = text.indexOf("eyJ", Math.max(first, at + 1));
+      continue;
+    }
+    out += text.slice(copied, at) + REDACTED;
+    copied = end;
+    at = text.indexOf("eyJ", end);
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+/** Replaces every known secret and anything JWT-shaped in a string, then bounds its length. Linear time. */
 export function redactText(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) if (secret.length >= 8) out = out.split(secret).join(REDACTED);
-  return out.replace(JWT_PATTERN, REDACTED);
+  out = redactJwtShapes(out);
+  return out.length > MAX_LOGGED_LENGTH ? `${out.slice(0, MAX_LOGGED_LENGTH)}… [${out.length} chars]` : out;
 }
 
 function redactValue(value: unknown, secrets: readonly string[], depth = 0): unknown {
