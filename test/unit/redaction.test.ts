@@ -287,7 +287,7 @@ describe("the client never logs a token", () => {
 
 describe("redaction cost", () => {
   it("a 1 MB hostile message of repeated eyJ is redacted in under 50 ms", () => {
-    const token = fakeJwt(1, 2);
+    const token = fakeJwt({ sub: "u", exp: 2 });
     // ~1 MB, every third position a candidate start, then a real JWT-shaped token at the end.
     const hostile = `${"eyJ".repeat(350_000)} ${token}`;
     const secrets = ["a-known-secret-token-value"];
@@ -304,7 +304,7 @@ describe("redaction cost", () => {
   it("a very long message is logged bounded in length, still redacted", () => {
     const lines: string[] = [];
     const log = createLog({ warn: (m: string) => lines.push(m) }, () => []);
-    const token = fakeJwt(1, 2);
+    const token = fakeJwt({ sub: "u", exp: 2 });
     log.warn(`refused: ${"x".repeat(100_000)} ${token}`);
     expect(lines[0]?.length).toBeLessThanOrEqual(4096);
     expect(lines[0]).not.toContain(token);
