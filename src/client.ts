@@ -18,7 +18,12 @@ import { createLog } from "./log.js";
 import { type AuthedSocketOptions, normalizeOptions, type SocketIoOptions } from "./options.js";
 import { ProtocolEvent, type ReadyPayload, type RefreshAck, type RevokedPayload } from "./protocol.js";
 import { backoffDelay, clampDelay } from "./schedule.js";
-import { discardBuffered, discardQueued, forgetRecoverySession } from "./socket-internals.js";
+import {
+  discardBuffered,
+  discardQueued,
+  forgetRecoverySession,
+  forgetTransportToken,
+} from "./socket-internals.js";
 import { subjectOf } from "./subject.js";
 import { createTokenKeeper, type KeptToken, type TokenKeeper } from "./token.js";
 
@@ -604,6 +609,7 @@ export function createAuthedSocket<
     discardQueued(socket);
     // After the disconnect: socket.io must not offer this session to whoever logs in next.
     forgetRecoverySession(socket);
+    if (tokenIn !== "auth") forgetTransportToken(socket.io, tokenIn);
   }
 
   function loggedOut(reason: LoggedOutReason, error?: AuthedSocketError): void {

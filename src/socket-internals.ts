@@ -56,3 +56,37 @@ export function discardQueued(socket: object): void {
     if (queue[0] === head) queue.shift();
   }
 }
+
+interface ManagerInternals {
+  engine?: {
+    opts?: { extraHeaders?: Record<string, string>; query?: Record<string, string> };
+    transport?: {
+      opts?: { extraHeaders?: Record<string, string>; query?: Record<string, string> };
+      query?: Record<string, string>;
+    };
+  };
+}
+
+/**
+ * Removes the token from the copies engine.io keeps of the Manager's options (the engine's and its transport's
+ * `extraHeaders` / `query`): clearing the Manager's own options leaves them reachable after logout.
+ */
+export function forgetTransportToken(manager: object, where: "header" | "query"): void {
+  const engine = (manager as ManagerInternals).engine;
+  const transport = engine?.transport;
+  if (where === "query" && transport?.query) {
+    const { token: _gone, ...rest } = transport.query;
+    transport.query = rest;
+  }
+  for (const opts of [engine?.opts, transport?.opts]) {
+    if (!opts) continue;
+    if (where === "header" && opts.extraHeaders) {
+      const { Authorization: _gone, ...rest } = opts.extraHeaders;
+      opts.extraHeaders = rest;
+    }
+    if (where === "query" && opts.query) {
+      const { token: _gone, ...rest } = opts.query;
+      opts.query = rest;
+    }
+  }
+}
