@@ -19,6 +19,7 @@ import { type AuthedSocketOptions, normalizeOptions, type SocketIoOptions } from
 import { ProtocolEvent, type ReadyPayload, type RefreshAck, type RevokedPayload } from "./protocol.js";
 import { backoffDelay, clampDelay } from "./schedule.js";
 import {
+  connectAuth,
   discardBuffered,
   discardQueued,
   forgetRecoverySession,
@@ -302,7 +303,7 @@ export function createAuthedSocket<
         // Headers and the query string travel when the transport opens, before this callback: if they carried an
         // older token, reopen the transport with the new one instead of completing this handshake.
         if (tokenIn !== "auth" && placeOutsideAuth(token)) return reopen();
-        cb(tokenIn === "auth" ? { ...userAuth, token: token.value } : { ...userAuth });
+        cb(tokenIn === "auth" ? connectAuth(userAuth, token.value) : { ...userAuth });
       },
       (error: unknown) => {
         if (seq !== handshakeSeq || isOver()) return;

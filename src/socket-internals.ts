@@ -90,3 +90,19 @@ export function forgetTransportToken(manager: object, where: "header" | "query")
     }
   }
 }
+
+/**
+ * The CONNECT packet's `auth` value. socket.io-parser puts it on the wire with `JSON.stringify(data)` (toJSON is
+ * called with the key ""), while socket.io-client's `debug` output prints the whole packet with `%j` (toJSON called
+ * with the key "data"): the wire carries the token, the debug line `[redacted]`. An own enumerable toJSON, so it
+ * survives the `Object.assign({ pid, offset }, data)` socket.io-client does for recovery.
+ */
+export function connectAuth(base: object | undefined, token: string): object {
+  return Object.defineProperty({ ...base, token }, "toJSON", {
+    enumerable: true,
+    value(this: Record<string, unknown>, key: string) {
+      const { toJSON: _self, ...plain } = this;
+      return key === "" ? plain : { ...plain, token: "[redacted]" };
+    },
+  });
+}

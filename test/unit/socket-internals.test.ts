@@ -4,7 +4,12 @@
  */
 import { io } from "socket.io-client";
 import { describe, expect, it } from "vitest";
-import { discardBuffered, discardQueued, forgetRecoverySession } from "../../src/socket-internals.js";
+import {
+  connectAuth,
+  discardBuffered,
+  discardQueued,
+  forgetRecoverySession,
+} from "../../src/socket-internals.js";
 
 type Internal = {
   onconnect(id: string, pid?: string): void;
@@ -59,5 +64,18 @@ describe("socket.io-client internals", () => {
     expect(r._queue).toHaveLength(0);
     s.close();
     r.close();
+  });
+});
+
+describe("the CONNECT packet's auth value", () => {
+  it("socket.io-parser encodes the real token; a whole-packet %j (socket.io-client's debug line) shows it redacted", async () => {
+    const { Encoder, PacketType } = await import("socket.io-parser");
+    const auth = connectAuth({ app: 1 }, "secret-token-value");
+    const withRecovery = Object.assign({ pid: "p", offset: "o" }, auth); // what socket.io-client sends on recovery
+    for (const data of [auth, withRecovery]) {
+      const [wire] = new Encoder().encode({ type: PacketType.CONNECT, nsp: "/", data });
+      expect(JSON.parse(String(wire).slice(1))).toMatchObject({ app: 1, token: "secret-token-value" });
+      expect(JSON.stringify({ type: 0, data, nsp: "/" })).not.toContain("secret-token-value");
+    }
   });
 });
