@@ -23,6 +23,15 @@ export default defineConfig({
       },
       {
         test: {
+          // Real servers, real JWTs, child processes where a process-level fault is needed.
+          name: "reliability",
+          include: ["test/reliability/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: "browser",
           include: ["test/browser/**/*.test.ts"],
           testTimeout: 60_000,
