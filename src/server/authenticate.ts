@@ -77,7 +77,7 @@ export function authenticate<C extends object = JwtClaims>(
     };
     try {
       listenOn(socket.nsp, context);
-      const read = readHandshakeToken(socket.handshake, context.tokenFrom);
+      const read = readHandshakeToken(socket.handshake, context.tokenFrom, context.maxTokenBytes);
       if (read.kind !== "token") {
         const code = read.kind === "missing" ? "TOKEN_MISSING" : "TOKEN_INVALID";
         context.onReject({ phase: "handshake", code, socketId: socket.id });

@@ -18,12 +18,14 @@ export type TokenCheck =
 export type ClaimsPredicate = (claims: object, socket: HookSocket) => boolean | Promise<boolean>;
 
 const bearer = /^Bearer +(\S+) *$/i;
+/** Room in an `Authorization` header for the scheme and its spaces, on top of the token itself. */
+const BEARER_ROOM = 16;
 
-/** Classifies the value found where a token belongs. */
-export function readTokenValue(value: unknown): TokenRead {
+/** Classifies the value found where a token belongs; one longer than `max` is malformed before anything reads it. */
+export function readTokenValue(value: unknown, max = Number.POSITIVE_INFINITY): TokenRead {
   if (value === undefined || value === null || value === "") return { kind: "missing" };
   // A number or an object where a token belongs is a broken client, not an absent token.
-  if (typeof value !== "string") return { kind: "malformed" };
+  if (typeof value !== "string" || value.length > max) return { kind: "malformed" };
   return { kind: "token", token: value };
 }
 
@@ -31,18 +33,22 @@ export function readTokenValue(value: unknown): TokenRead {
 export function readHandshakeToken(
   handshake: HookSocket["handshake"],
   sources: readonly TokenSource[],
+  max = Number.POSITIVE_INFINITY,
 ): TokenRead {
   for (const source of sources) {
     if (source === "auth") {
       const auth: unknown = handshake.auth;
       const read = readTokenValue(
         typeof auth === "object" && auth !== null ? (auth as { token?: unknown }).token : undefined,
+        max,
       );
       if (read.kind !== "missing") return read;
       continue;
     }
     const header: unknown = handshake.headers?.authorization;
     if (typeof header !== "string") continue;
+    // Length first: the scheme test below must never scan megabytes a hostile client sent.
+    if (header.length > max + BEARER_ROOM) return { kind: "malformed" };
     // Another scheme (Basic, Digest) belongs to someone else: treat it as no token rather than a bad one.
     const token = bearer.exec(header)?.[1];
     if (token !== undefined) return { kind: "token", token };

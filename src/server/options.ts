@@ -79,6 +79,19 @@ export interface AuthenticateOptions<C extends object = JwtClaims> {
    */
   tokenFrom?: readonly TokenSource[];
   /**
+   * A token (or `Authorization` header) longer than this many characters is refused with `TOKEN_INVALID` before
+   * anything reads it — no scan, no verifier call — so a hostile client cannot make the server work on megabytes.
+   * @default 8192
+   */
+  maxTokenBytes?: number;
+  /**
+   * A session restored by `connectionStateRecovery` must present a token (every authed-socket client sends one);
+   * one that brings only socket.io's recovery credentials is cut with `auth:expired`, which sends a well-behaved
+   * client through a fresh handshake. `false` lets such a session live on its stored claims until they expire.
+   * @default true
+   */
+  requireTokenOnRecovery?: boolean;
+  /**
    * Extracts the user's identity from the claims. It names the user room and must stay the same across in-band
    * refreshes. A missing or empty subject refuses the token with `TOKEN_INVALID`.
    * @default (claims) => claims.sub
@@ -135,6 +148,8 @@ export interface AuthenticateOptions<C extends object = JwtClaims> {
 export interface AuthContext {
   verify: Verify<object>;
   tokenFrom: readonly TokenSource[];
+  maxTokenBytes: number;
+  requireTokenOnRecovery: boolean;
   subjectOf: (claims: object) => unknown;
   authorize: ((claims: object, socket: HookSocket) => boolean | Promise<boolean>) | undefined;
   isRevoked: ((claims: object) => boolean | Promise<boolean>) | undefined;
@@ -156,6 +171,8 @@ export function normalizeOptions<C extends object>(options: AuthenticateOptions<
   const {
     verify,
     tokenFrom = ["auth"],
+    maxTokenBytes = 8192,
+    requireTokenOnRecovery = true,
     subject,
     authorize,
     isRevoked,
@@ -178,6 +195,12 @@ export function normalizeOptions<C extends object>(options: AuthenticateOptions<
   ) {
     throw new TypeError('authenticate: `tokenFrom` must be a non-empty array of "auth" and/or "header"');
   }
+  if (!Number.isInteger(maxTokenBytes) || maxTokenBytes < 1)
+    throw new TypeError(
+      `authenticate: \`maxTokenBytes\` must be a positive integer (got ${String(maxTokenBytes)})`,
+    );
+  if (typeof requireTokenOnRecovery !== "boolean")
+    throw new TypeError("authenticate: `requireTokenOnRecovery` must be a boolean");
   checkOptionalFunction("subject", subject);
   checkOptionalFunction("authorize", authorize);
   checkOptionalFunction("isRevoked", isRevoked);
@@ -199,6 +222,8 @@ export function normalizeOptions<C extends object>(options: AuthenticateOptions<
   return {
     verify: verify as Verify<object>,
     tokenFrom: [...tokenFrom],
+    maxTokenBytes,
+    requireTokenOnRecovery,
     subjectOf: (subject as ((claims: object) => unknown) | undefined) ?? defaultSubject,
     authorize: authorize as AuthContext["authorize"],
     isRevoked: isRevoked as AuthContext["isRevoked"],

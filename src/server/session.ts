@@ -99,7 +99,7 @@ export function recheckRecovered(socket: HookSocket, context: AuthContext): void
     cut(socket, ProtocolEvent.Revoked, payload);
     return;
   }
-  const presented = readHandshakeToken(socket.handshake, context.tokenFrom);
+  const presented = readHandshakeToken(socket.handshake, context.tokenFrom, context.maxTokenBytes);
   if (presented.kind === "token") {
     gate(socket, context, async () => {
       const result = await checkToken(context, presented.token, socket, {
@@ -110,6 +110,13 @@ export function recheckRecovered(socket: HookSocket, context: AuthContext): void
       (socket.data as { auth?: AuthData<object> }).auth = result.auth;
       return undefined;
     });
+    return;
+  }
+  // Every authed-socket client presents a token; a restored session that brings none is sent to a fresh handshake.
+  if (context.requireTokenOnRecovery) {
+    dropWithheld(socket);
+    context.onReject({ phase: "recovery", code: "TOKEN_MISSING", socketId: socket.id });
+    cut(socket, ProtocolEvent.Expired, {});
     return;
   }
   if (auth.expiresAt !== null && auth.expiresAt + context.graceMs <= context.clock.now()) {
@@ -261,7 +268,7 @@ function onRefreshRequest(session: Session, args: unknown[]): void {
   };
   if (payload === undefined || payload === null) return refuse("TOKEN_MISSING");
   if (typeof payload !== "object" || Array.isArray(payload)) return refuse("TOKEN_INVALID");
-  const read = readTokenValue((payload as { token?: unknown }).token);
+  const read = readTokenValue((payload as { token?: unknown }).token, session.context.maxTokenBytes);
   if (read.kind === "missing") return refuse("TOKEN_MISSING");
   if (read.kind === "malformed") return refuse("TOKEN_INVALID");
   // A client flooding auth:refresh gets refusals instead of an ever-growing queue of verifications.

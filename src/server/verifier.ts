@@ -2,64 +2,35 @@
  * `jwtVerifier()`: a token verifier on jose with the algorithms pinned, the key kind tied to the algorithm family
  * (so an HS256 token "signed" with a public key can never verify), and every failure mapped to a handshake code.
  */
-import {
-  createPublicKey,
-  type JsonWebKey,
-  type KeyObject as NodeKeyObject,
-  X509Certificate,
-} from "node:crypto";
+import type { KeyObject as NodeKeyObject } from "node:crypto";
 import {
   type CryptoKey,
-  createRemoteJWKSet,
-  type JWK,
   type JWTPayload,
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
   jwtVerify,
-  type KeyObject,
 } from "jose";
 import { asVerifyError, VerifyError } from "./errors.js";
+import {
+  type AsymmetricAlgorithm,
+  asymmetricAlgorithms,
+  type HmacAlgorithm,
+  hmacAlgorithms,
+  isJoseError,
+  type JwtAlgorithm,
+  jwksKey,
+  type PublicKeyInput,
+  publicKey,
+  secretKey,
+} from "./keys.js";
 
-/** HMAC algorithms: verified with a shared `secret`. */
-export type HmacAlgorithm = "HS256" | "HS384" | "HS512";
-
-/** Public-key algorithms: verified with a `publicKey` or a JWKS. */
-export type AsymmetricAlgorithm =
-  | "RS256"
-  | "RS384"
-  | "RS512"
-  | "PS256"
-  | "PS384"
-  | "PS512"
-  | "ES256"
-  | "ES384"
-  | "ES512"
-  | "EdDSA"
-  | "Ed25519";
-
-/** Every JWS algorithm `jwtVerifier` accepts. `none` is deliberately absent. */
-export type JwtAlgorithm = HmacAlgorithm | AsymmetricAlgorithm;
+export type { AsymmetricAlgorithm, HmacAlgorithm, JwtAlgorithm, PublicKeyInput } from "./keys.js";
 
 /** The claims of a verified JWT (jose's `JWTPayload`: registered claims plus any others). */
 export type JwtClaims = JWTPayload;
 
 /** A verifier: resolves with the token's claims or rejects, ideally with a {@link VerifyError}. */
 export type Verify<C extends object = JwtClaims> = (token: string) => C | Promise<C>;
-
-const hmacAlgorithms: ReadonlySet<string> = new Set<HmacAlgorithm>(["HS256", "HS384", "HS512"]);
-const asymmetricAlgorithms: ReadonlySet<string> = new Set<AsymmetricAlgorithm>([
-  "RS256",
-  "RS384",
-  "RS512",
-  "PS256",
-  "PS384",
-  "PS512",
-  "ES256",
-  "ES384",
-  "ES512",
-  "EdDSA",
-  "Ed25519",
-]);
 
 /** Options every key source shares. */
 export interface JwtVerifierCommonOptions {
@@ -89,6 +60,12 @@ export interface JwtVerifierCommonOptions {
    * @default true
    */
   requireExp?: boolean;
+  /**
+   * Refuse tokens issued (`iat`) longer ago than this, whatever their `exp` says: a token minted with an `exp` years
+   * ahead is then still enforced. Needs an `iat` claim. Unset: the age is not checked.
+   * @default undefined
+   */
+  maxTokenAgeMs?: number;
 }
 
 /** Verify HMAC-signed tokens with a shared secret. */
@@ -100,9 +77,6 @@ export interface SecretVerifierOptions extends JwtVerifierCommonOptions {
   /** The accepted algorithms; required, and only HMAC ones fit a secret. */
   algorithms: readonly HmacAlgorithm[];
 }
-
-/** A public key: a PEM string (SPKI `PUBLIC KEY` or an X.509 `CERTIFICATE`), a JWK, a `CryptoKey` or a `KeyObject`. */
-export type PublicKeyInput = string | JWK | CryptoKey | KeyObject;
 
 /** Verify tokens signed by one known key pair. */
 export interface PublicKeyVerifierOptions extends JwtVerifierCommonOptions {
@@ -162,11 +136,13 @@ export function jwtVerifier(options: JwtVerifierOptions): (token: string) => Pro
     clockToleranceSec = 0,
     maxTokenBytes = 8192,
     requireExp = true,
+    maxTokenAgeMs,
   }: JwtVerifierCommonOptions = options;
   const algorithms = checkAlgorithms(options);
   checkNonNegative("clockToleranceSec", clockToleranceSec);
   checkNonNegative("maxTokenBytes", maxTokenBytes);
   if (typeof requireExp !== "boolean") throw new TypeError("jwtVerifier: `requireExp` must be a boolean");
+  if (maxTokenAgeMs !== undefined) checkNonNegative("maxTokenAgeMs", maxTokenAgeMs);
   checkStringOrList("issuer", issuer);
   checkStringOrList("audience", audience);
 
@@ -174,7 +150,8 @@ export function jwtVerifier(options: JwtVerifierOptions): (token: string) => Pro
   const verifyOptions: JWTVerifyOptions = {
     algorithms: [...algorithms],
     clockTolerance: clockToleranceSec,
-    requiredClaims: requireExp ? ["exp"] : [],
+    requiredClaims: [...(requireExp ? ["exp"] : []), ...(maxTokenAgeMs === undefined ? [] : ["iat"])],
+    ...(maxTokenAgeMs === undefined ? {} : { maxTokenAge: Math.floor(maxTokenAgeMs / 1000) }),
     ...(issuer === undefined ? {} : { issuer: typeof issuer === "string" ? issuer : [...issuer] }),
     ...(audience === undefined ? {} : { audience: typeof audience === "string" ? audience : [...audience] }),
   };
@@ -188,11 +165,17 @@ export function jwtVerifier(options: JwtVerifierOptions): (token: string) => Pro
     if (token.length > maxTokenBytes || encoder.encode(token).length > maxTokenBytes) {
       throw new VerifyError("TOKEN_INVALID", `The token is larger than ${maxTokenBytes} bytes`);
     }
+    let claims: JwtClaims;
     try {
-      return await verifyWithKey(token, key, verifyOptions);
+      claims = await verifyWithKey(token, key, verifyOptions);
     } catch (error) {
       throw toVerifyError(error);
     }
+    // jose checks a future `iat` only with maxTokenAge; a token "issued" beyond the tolerance is forged or mis-minted.
+    if (typeof claims.iat === "number" && claims.iat * 1000 > Date.now() + clockToleranceSec * 1000) {
+      throw new VerifyError("TOKEN_INVALID", "The token's iat is in the future");
+    }
+    return claims;
   };
 }
 
@@ -230,10 +213,6 @@ function toVerifyError(error: unknown): VerifyError {
   }
   // Signature, malformed input, disallowed alg, claim mismatch: the token itself is wrong.
   return new VerifyError("TOKEN_INVALID", "The token did not verify", { cause: error });
-}
-
-function isJoseError(error: unknown, code: string): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
 }
 
 function checkAlgorithms(options: JwtVerifierOptions): readonly JwtAlgorithm[] {
@@ -286,127 +265,6 @@ function resolveKeySource(
   if (options.secret !== undefined) return secretKey(options.secret);
   if (options.publicKey !== undefined) return publicKey(options.publicKey, algorithms);
   return jwksKey(options as JwksVerifierOptions);
-}
-
-function secretKey(secret: unknown): Uint8Array {
-  if (typeof secret === "string") {
-    if (secret.length === 0) throw new TypeError("jwtVerifier: `secret` must not be empty");
-    // A public key in any textual form (PEM, OpenSSH, a JWK as JSON) used as an HMAC secret is the HS/RS confusion:
-    // anyone holding the public key could sign tokens.
-    const trimmed = secret.trim();
-    if (
-      trimmed.includes("-----BEGIN") ||
-      /^(ssh-|ecdsa-sha2-)/.test(trimmed) ||
-      /^\{[\s\S]*"kty"/.test(trimmed)
-    ) {
-      throw new TypeError("jwtVerifier: `secret` looks like a public key; pass public keys as `publicKey`");
-    }
-    return checkLength(new TextEncoder().encode(secret));
-  }
-  if (secret instanceof Uint8Array && secret.length > 0) return checkLength(secret);
-  throw new TypeError("jwtVerifier: `secret` must be a non-empty string or Uint8Array");
-}
-
-/** RFC 7518 §3.2: an HMAC key must be at least as long as the hash; 32 bytes covers HS256. */
-function checkLength(key: Uint8Array): Uint8Array {
-  if (key.length < 32)
-    throw new TypeError(
-      `jwtVerifier: \`secret\` is ${key.length} bytes; HMAC needs at least 32 (RFC 7518 §3.2)`,
-    );
-  return key;
-}
-
-/** Turns every accepted public-key form into a key object now, so a broken PEM fails at start-up, not per token. */
-function publicKey(input: PublicKeyInput, algorithms: readonly JwtAlgorithm[]): NodeKeyObject | CryptoKey {
-  let key: NodeKeyObject | CryptoKey;
-  try {
-    if (typeof input === "string") {
-      key = input.includes("-----BEGIN CERTIFICATE-----")
-        ? new X509Certificate(input).publicKey
-        : createPublicKey(input);
-    } else if (isKeyLike(input)) {
-      key = input as NodeKeyObject | CryptoKey;
-    } else if (typeof input === "object" && input !== null) {
-      key = createPublicKey({ key: input as JsonWebKey, format: "jwk" });
-    } else {
-      throw new TypeError("unsupported value");
-    }
-  } catch (cause) {
-    throw new TypeError(
-      "jwtVerifier: `publicKey` must be a PEM public key or certificate, a public JWK, a CryptoKey or a KeyObject",
-      { cause },
-    );
-  }
-  if (key.type !== "public") {
-    throw new TypeError(`jwtVerifier: \`publicKey\` is a ${key.type} key; pass the public key`);
-  }
-  const family = keyFamily(key);
-  if (family && !algorithms.some((algorithm) => family.test(algorithm))) {
-    throw new TypeError(
-      `jwtVerifier: \`algorithms\` (${algorithms.join(", ")}) has no algorithm that fits the \`publicKey\` type`,
-    );
-  }
-  return key;
-}
-
-function isKeyLike(value: unknown): boolean {
-  const tag = (value as { [Symbol.toStringTag]?: unknown } | null)?.[Symbol.toStringTag];
-  return tag === "KeyObject" || tag === "CryptoKey";
-}
-
-/** Which algorithm names a key can verify; undefined when the key type is not recognised (jose then decides). */
-function keyFamily(key: NodeKeyObject | CryptoKey): RegExp | undefined {
-  const type =
-    "asymmetricKeyType" in key && typeof key.asymmetricKeyType === "string"
-      ? key.asymmetricKeyType
-      : (key as CryptoKey).algorithm?.name;
-  switch (type) {
-    case "rsa":
-    case "RSASSA-PKCS1-v1_5":
-      return /^(RS|PS)\d+$/;
-    case "rsa-pss":
-    case "RSA-PSS":
-      return /^PS\d+$/;
-    case "ec":
-    case "ECDSA":
-      return /^ES\d+$/;
-    case "ed25519":
-    case "Ed25519":
-      return /^(EdDSA|Ed25519)$/;
-    default:
-      return undefined;
-  }
-}
-
-function jwksKey(options: JwksVerifierOptions): JWTVerifyGetKey {
-  const { jwksUrl, jwksTimeoutMs = 5000 } = options;
-  let url: URL;
-  try {
-    url = new URL(jwksUrl);
-  } catch (cause) {
-    throw new TypeError("jwtVerifier: `jwksUrl` must be an absolute URL", { cause });
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new TypeError("jwtVerifier: `jwksUrl` must be an http: or https: URL");
-  }
-  if (!Number.isInteger(jwksTimeoutMs) || jwksTimeoutMs < 1) {
-    throw new TypeError("jwtVerifier: `jwksTimeoutMs` must be a positive integer");
-  }
-  const jwks = createRemoteJWKSet(url, { timeoutDuration: jwksTimeoutMs });
-  return async (header, token) => {
-    try {
-      return await jwks(header, token);
-    } catch (error) {
-      // Several candidates: verifyWithKey tries each in turn.
-      if (isJoseError(error, "ERR_JWKS_MULTIPLE_MATCHING_KEYS")) throw error;
-      // The token names a kid/alg the issuer's key set does not have: a token problem.
-      if (isJoseError(error, "ERR_JWKS_NO_MATCHING_KEY") || isJoseError(error, "ERR_JOSE_NOT_SUPPORTED")) {
-        throw new VerifyError("TOKEN_INVALID", "No key of the JWKS matches the token", { cause: error });
-      }
-      // Network failure, timeout, non-200 answer, unparsable key set: the same token may verify later.
-      throw new VerifyError("UNAVAILABLE", "The JWKS could not be fetched", { cause: error });
-    }
-  };
 }
 
 function checkNonNegative(name: string, value: unknown): void {

@@ -209,6 +209,48 @@ describe("handshake: refused with a stable code", () => {
     expect((await refused(client(server.url, { token }))).data).toEqual({ code: "UNAVAILABLE" });
   });
 
+  it("a JWKS outage costs at most a few fetches however many clients reconnect", async () => {
+    let fetches = 0;
+    const url = await listen((_request, response) => {
+      fetches += 1;
+      response.statusCode = 503;
+      response.end("down");
+    });
+    const { privateKey } = await generateKeyPair("RS256");
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setSubject("u")
+      .setExpirationTime("1m")
+      .sign(privateKey);
+    const server = await serve({
+      verify: jwtVerifier({ jwksUrl: `${url}/jwks.json`, algorithms: ["RS256"] }),
+    });
+    for (let i = 0; i < 10; i += 1) {
+      expect((await refused(client(server.url, { token }))).data).toEqual({ code: "UNAVAILABLE" });
+    }
+    expect(fetches).toBeLessThanOrEqual(2);
+  });
+
+  it("an oversize token is refused before the verifier or any scan sees it", async () => {
+    let verified = 0;
+    const server = await serve({
+      tokenFrom: ["auth", "header"],
+      verify: async () => {
+        verified += 1;
+        return { sub: "u" };
+      },
+    });
+    expect((await refused(client(server.url, { token: "a".repeat(100_000) }))).data).toEqual({
+      code: "TOKEN_INVALID",
+    });
+    // Node's HTTP parser caps headers at 16 KB; 12,000 characters is over the companion's 8,192 and under that.
+    const header = { authorization: `Bearer ${"a".repeat(12_000)}` };
+    expect((await refused(client(server.url, { headers: header, transports: ["polling"] }))).data).toEqual({
+      code: "TOKEN_INVALID",
+    });
+    expect(verified).toBe(0);
+  });
+
   it("UNAVAILABLE when the JWKS endpoint is a closed port", async () => {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));

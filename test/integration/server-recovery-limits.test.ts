@@ -44,6 +44,8 @@ describe("the re-check of a restored session is bounded", () => {
         verify: jwtVerifier({ secret: TEST_SECRET, algorithms: ["HS256"] }),
         // Handshake answers; the recovery check hangs like a store that is down.
         isRevoked: () => (++checks === 1 ? false : new Promise<boolean>(() => undefined)),
+        // The tokenless path (stored claims + isRevoked) is the one under test here.
+        requireTokenOnRecovery: false,
       }),
     );
     const socket = client(server.url, { token: await signToken() });

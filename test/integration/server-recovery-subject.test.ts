@@ -110,3 +110,27 @@ describe.each([true, false])("skipMiddlewares: %s", (skipMiddlewares) => {
     await waitUntil(() => !socket.connected, { what: "the revoked session to end" });
   });
 });
+
+describe("requireTokenOnRecovery", () => {
+  it("by default a restored session that presents no token is cut with auth:expired and gets nothing it missed", async () => {
+    const server = await serve(true);
+    const { socket } = await connectThenDrop(server, "alice");
+    server.io.to(userRoom("alice")).emit("private", "while away");
+    socket.auth = {}; // only socket.io's recovery credentials go with the reconnect
+    const events = record(socket);
+    socket.connect();
+    await waitUntil(() => events.some((e) => e.event === "auth:expired"), { what: "auth:expired" });
+    expect(events.map((e) => e.event)).not.toContain("private");
+  });
+
+  it("false lets such a session live on its stored claims, with what it missed", async () => {
+    const server = await serve(true, { requireTokenOnRecovery: false });
+    const { socket } = await connectThenDrop(server, "alice");
+    server.io.to(userRoom("alice")).emit("private", "while away");
+    socket.auth = {};
+    const events = record(socket);
+    socket.connect();
+    await waitUntil(() => events.some((e) => e.event === "auth:ready"), { what: "auth:ready" });
+    expect(events.map((e) => e.event)).toContain("private");
+  });
+});

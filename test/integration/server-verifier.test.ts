@@ -151,6 +151,26 @@ describe("jwtVerifier: verification", () => {
     expect(await lenient(token)).toMatchObject({ sub: "user-1" });
   });
 
+  it("refuses an iat further in the future than the clock tolerance", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const future = await signToken({ iat: now + 600, ttlSec: 60 });
+    const strict = jwtVerifier({ secret: TEST_SECRET, algorithms: ["HS256"] });
+    expect((await rejection(strict(future))).code).toBe("TOKEN_INVALID");
+    const lenient = jwtVerifier({ secret: TEST_SECRET, algorithms: ["HS256"], clockToleranceSec: 900 });
+    expect(await lenient(future)).toMatchObject({ sub: "user-1" });
+  });
+
+  it("maxTokenAgeMs refuses a token issued too long ago even when its exp is years ahead", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const old = await signToken({ iat: now - 7200, ttlSec: 10 * 365 * 86_400 });
+    const verify = jwtVerifier({ secret: TEST_SECRET, algorithms: ["HS256"], maxTokenAgeMs: 3_600_000 });
+    expect((await rejection(verify(old))).code).toMatch(/TOKEN_EXPIRED|TOKEN_INVALID/);
+    expect(await verify(await signToken({ ttlSec: 60 }))).toMatchObject({ sub: "user-1" });
+    expect(() => jwtVerifier({ secret: TEST_SECRET, algorithms: ["HS256"], maxTokenAgeMs: -1 })).toThrow(
+      /maxTokenAgeMs/,
+    );
+  });
+
   it("maps issuer and audience mismatches to TOKEN_INVALID", async () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: "HS256" })
