@@ -14,6 +14,7 @@ import {
   type RefreshReason,
 } from "./events.js";
 import { readClaims } from "./expiry.js";
+import { checkTransition } from "./lifecycle.js";
 import { createLog } from "./log.js";
 import { type AuthedSocketOptions, normalizeOptions, type SocketIoOptions } from "./options.js";
 import { ProtocolEvent, type ReadyPayload, type RefreshAck, type RevokedPayload } from "./protocol.js";
@@ -212,9 +213,10 @@ export function createAuthedSocket<
   const socket = ioFactory(url, { forceNew: true, ...o.socket, autoConnect: false }) as AnySocket;
   const disposers: (() => void)[] = [];
 
-  function setState(to: AuthedSocketState): void {
+  function setState(to: AuthedSocketState, cause = "client"): void {
     const from = state;
     if (from === to) return;
+    checkTransition(from, to, cause, (message) => log.error(message));
     state = to;
     events.emit("state", { from, to });
   }

@@ -10,6 +10,7 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { createAuthedSocket, type RefreshContext, type SocketIoOptions } from "../../src/index.js";
+import { isAllowed } from "../../src/lifecycle.js";
 import { FakeSocket, fakeJwt, type World } from "../helpers/fake-socket.js";
 
 type Outcome = { kind: "ok"; ttlSec: number } | { kind: "fail" } | { kind: "hang" } | { kind: "null" };
@@ -112,6 +113,10 @@ async function runScenario(actions: Action[], inBand: boolean): Promise<string[]
     "logged_out",
   ] as const)
     client.on(name, events(name));
+  // Every observed transition must be in the lifecycle table (the client also throws under test before making one).
+  client.on("state", ({ from, to }) => {
+    if (!isAllowed(from, to)) world.violations.push(`transition ${from} → ${to} is not in the table`);
+  });
   client.on("logged_out", () => {
     // A session that ends by itself (refresh returned null, auth_rejected, …) is as quiet as a logout.
     world.quiet ??= "logout";
