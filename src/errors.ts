@@ -65,7 +65,22 @@ export class RefreshError extends AuthedSocketError {
   }
 }
 
-/** True for errors raised by this SDK; narrows to `AuthedSocketError` so `code` can be switched on. */
-export function isAuthedSocketError(value: unknown): value is AuthedSocketError {
+/**
+ * Every error this SDK raises, each `code` paired with its class (as jose's `AnyJOSEError`), so `switch (err.code)`
+ * narrows: `ERR_UNAUTHORIZED` is an {@link UnauthorizedError}, the refresh codes a {@link RefreshError} (with
+ * `retryAfterMs`), every other code a plain {@link AuthedSocketError}.
+ */
+export type AnyAuthedSocketError =
+  | (UnauthorizedError & { readonly code: "ERR_UNAUTHORIZED" })
+  | (RefreshError & { readonly code: "ERR_REFRESH_FAILED" | "ERR_REFRESH_TIMEOUT" | "ERR_INVALID_TOKEN" })
+  | (AuthedSocketError & {
+      readonly code: Exclude<
+        AuthedSocketErrorCode,
+        "ERR_UNAUTHORIZED" | "ERR_REFRESH_FAILED" | "ERR_REFRESH_TIMEOUT" | "ERR_INVALID_TOKEN"
+      >;
+    });
+
+/** True for errors raised by this SDK; narrows to {@link AnyAuthedSocketError} so `code` can be switched on. */
+export function isAuthedSocketError(value: unknown): value is AnyAuthedSocketError {
   return value instanceof AuthedSocketError;
 }

@@ -3,7 +3,7 @@ export { createAuthedSocket } from "./client.js";
 export type { Clock, TimerHandle, Timers } from "./clock.js";
 export type { AppStateLike, Environment } from "./environment.js";
 export { browserEnvironment, reactNativeEnvironment } from "./environment.js";
-export type { AuthedSocketErrorCode } from "./errors.js";
+export type { AnyAuthedSocketError, AuthedSocketErrorCode } from "./errors.js";
 export { AuthedSocketError, isAuthedSocketError, RefreshError, UnauthorizedError } from "./errors.js";
 export type {
   AuthedSocketEventName,
