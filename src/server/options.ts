@@ -111,7 +111,8 @@ export interface AuthenticateOptions<C extends object = JwtClaims> {
    */
   isRevoked?: (claims: C) => boolean | Promise<boolean>;
   /**
-   * How long before expiry the server sends `auth:expiring`, asking the client to refresh.
+   * How long before expiry the server sends `auth:expiring`, asking the client to refresh now. A token whose last
+   * tenth is shorter (lifetime from `iat`) gets it in that last tenth instead, once.
    * @default 30_000
    */
   expiringBeforeMs?: number;

@@ -225,7 +225,7 @@ function armExpiry(session: Session, expiresAt: number | null): void {
   const { clock, expiringBeforeMs, graceMs } = session.context;
   const { socket } = session;
   session.cancelTimers.push(
-    timerAt(clock, expiresAt - expiringBeforeMs, () => {
+    timerAt(clock, expiresAt - expiringLead(socket, expiresAt, expiringBeforeMs, clock.now()), () => {
       const payload: ExpiringPayload = { expiresAt };
       socket.emit(ProtocolEvent.Expiring, payload);
     }),
@@ -234,6 +234,17 @@ function armExpiry(session: Session, expiresAt: number | null): void {
       cut(socket, ProtocolEvent.Expired, {});
     }),
   );
+}
+
+/** A token's last tenth: `auth:expiring` then means "refresh now", also for tokens shorter than the option. */
+const EXPIRING_SHARE = 0.1;
+
+/** How long before expiry `auth:expiring` goes out: the option, or the token's last tenth when that is shorter. */
+function expiringLead(socket: HookSocket, expiresAt: number, expiringBeforeMs: number, now: number): number {
+  const iat = (authOf(socket)?.claims as { iat?: unknown } | undefined)?.iat;
+  const issuedAt =
+    typeof iat === "number" && Number.isFinite(iat) && iat * 1000 < expiresAt ? iat * 1000 : now;
+  return Math.min(expiringBeforeMs, Math.max(0, expiresAt - issuedAt) * EXPIRING_SHARE);
 }
 
 function stop(session: Session): void {

@@ -41,7 +41,8 @@ describe("expiry watchdog", () => {
   it("sends auth:expiring before expiry, then auth:expired and disconnects after the grace period", async () => {
     const clock = manualClock();
     const server = await serve({ clock, expiringBeforeMs: 10_000, graceMs: 2000 });
-    const token = await signToken({ ttlSec: 60 });
+    // Long enough that its last tenth (20 s) is more than expiringBeforeMs, so the option decides.
+    const token = await signToken({ ttlSec: 200 });
     const expiresAt = expOf(token);
     const socket = client(server.url, { token });
     const events = record(socket);
@@ -85,16 +86,27 @@ describe("expiry watchdog", () => {
     ]);
   });
 
-  it("sends auth:expiring at once for a token that is already inside the window", async () => {
+  // A token shorter than expiringBeforeMs used to get auth:expiring the moment it arrived (12–16 ms after the
+  // handshake of a 3-s token): a signal the client rightly ignored. It now comes in the token's last tenth, once.
+  it("a token shorter than expiringBeforeMs gets auth:expiring once, in the last tenth of its lifetime", async () => {
     const clock = manualClock();
     const server = await serve({ clock, expiringBeforeMs: 120_000 });
     const socket = client(server.url, { token: await signToken({ ttlSec: 60 }) });
     const events = record(socket);
     await nextEvent(socket, "auth:ready");
+    clock.advance(52_900);
+    const probe = nextEvent(socket, "probe");
+    server.io.emit("probe");
+    await probe;
+    expect(events.map((entry) => entry.event)).not.toContain("auth:expiring");
     const expiring = nextEvent(socket, "auth:expiring");
-    clock.advance(0);
+    clock.advance(1200);
     await expiring;
-    expect(events.map((entry) => entry.event)).toEqual(["auth:ready", "auth:expiring"]);
+    clock.advance(3000);
+    const after = nextEvent(socket, "probe");
+    server.io.emit("probe");
+    await after;
+    expect(events.filter((entry) => entry.event === "auth:expiring")).toHaveLength(1);
   });
 
   it("arms no timer for a token without exp", async () => {
