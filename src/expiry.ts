@@ -81,11 +81,16 @@ export function anchorToken(
 ): Anchored {
   const { now } = ctx;
   const claims = readClaims(value);
-  if (claims.iat !== undefined)
-    ctx.skew.add(now - claims.iat * 1000, ctx.wallMinusMonotonic, ctx.fresh ? (ctx.roundTripMs ?? 0) : null);
-  const skew = ctx.skew.skewMs;
   const lifetimeFromClaims =
     claims.exp !== undefined && claims.iat !== undefined ? (claims.exp - claims.iat) * 1000 : null;
+  if (claims.iat !== undefined)
+    ctx.skew.add(
+      now - claims.iat * 1000,
+      ctx.wallMinusMonotonic,
+      ctx.fresh ? (ctx.roundTripMs ?? 0) : null,
+      lifetimeFromClaims ?? undefined,
+    );
+  const skew = ctx.skew.skewMs;
   let expiresAt: number | null = null;
   if (extra.expiresIn !== undefined) expiresAt = now + extra.expiresIn;
   else if (extra.expiresAt !== undefined) expiresAt = extra.expiresAt + skew;
@@ -108,7 +113,9 @@ export const IAT_RESOLUTION_MS = 1000;
  * Every token with `iat` proves `skew ≤ now − iat` (it cannot have been issued after the issuer's "now"); a stored
  * token issued "in the future" thus proves the clock behind. A fresh token also pins the skew from below, to within
  * `iat`'s lost fraction (up to 1 s) plus the round trip, so its sample is `now − iat − 1 s − roundTrip`, a value at or
- * below the real skew; a bound is used as it is. The estimate is the minimum of a short window (a provider may hand back a cached token whose
+ * below the real skew; a bound is used as it is. For a token shorter than two seconds the `iat` slack is capped at half
+ * its lifetime: assuming the whole second lost would judge a 1-s token expired on arrival, while the server, reading
+ * the same whole seconds, accepts it. The estimate is the minimum of a short window (a provider may hand back a cached token whose
  * old `iat` reads as extra skew); without a fresh sample in the window the estimate is capped at 0, since an upper
  * bound alone cannot prove the clock ahead. The window (rather than an all-time minimum) heals after the device clock
  * is corrected.
@@ -124,7 +131,7 @@ export class SkewEstimator {
    * is set; when it moved, the older observations describe a clock that no longer exists and are dropped, so an NTP
    * correction is learnt at once instead of after a window of fresh tokens.
    */
-  add(observedMs: number, marker?: number, roundTripMs: number | null = 0): void {
+  add(observedMs: number, marker?: number, roundTripMs: number | null = 0, lifetimeMs?: number): void {
     if (marker !== undefined && Number.isFinite(marker)) {
       if (this.marker !== undefined && Math.abs(marker - this.marker) > SKEW_DEADBAND_MS)
         this.samples.length = 0;
@@ -132,7 +139,9 @@ export class SkewEstimator {
     }
     const fresh = roundTripMs !== null;
     // A bound is exact as it is; a fresh sample is moved below the real skew by what it cannot see.
-    const slack = fresh ? IAT_RESOLUTION_MS + Math.max(0, roundTripMs) : 0;
+    const iatSlack =
+      lifetimeMs !== undefined && lifetimeMs > 0 ? Math.min(IAT_RESOLUTION_MS, lifetimeMs / 2) : IAT_RESOLUTION_MS;
+    const slack = fresh ? iatSlack + Math.max(0, roundTripMs) : 0;
     this.samples.push({ value: observedMs - slack, fresh });
     if (this.samples.length > this.size) this.samples.shift();
   }
