@@ -10,7 +10,13 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
-import { authenticate, countConnections, disconnectUser, jwtVerifier } from "../src/server/index.js";
+import {
+  authenticate,
+  countConnections,
+  disconnectUser,
+  jwtVerifier,
+  ProtocolEvent,
+} from "../src/server/index.js";
 import type { ClientToServer, ServerToClient } from "./bot.js";
 import { spaRoutes } from "./spa.js";
 import { createTokenService, type TokenService } from "./token-service.js";
@@ -31,7 +37,7 @@ export interface DemoServer {
   io: Server<ClientToServer, ServerToClient>;
   tokens: TokenService;
   /** Server-side counters. */
-  stats: { messages: number; handshakesRefused: number; handshakes: number };
+  stats: DemoServerStats;
   /** Revokes every session of a user and disconnects all of its devices. */
   revoke(subject: string, reason: string): Promise<void>;
   /** Declares the user's current access tokens expired: their sockets get `auth:expired` and must refresh. */
@@ -40,13 +46,32 @@ export interface DemoServer {
   close(): Promise<void>;
 }
 
+export interface DemoServerStats {
+  messages: number;
+  handshakesRefused: number;
+  handshakes: number;
+  /** Tokens rotated on a live connection (`auth:refresh` requests the companion accepted). */
+  inBand: number;
+  /** Every refusal (handshake, in-band refresh, recovery) by its code. */
+  refusals: Record<string, number>;
+}
+
 const ISSUER = "authed-socket-demo";
 const AUDIENCE = "demo-chat";
 
 export async function startDemoServer(options: DemoServerOptions): Promise<DemoServer> {
   // A fresh random secret per run: nothing to configure, nothing to leak.
   const secret = crypto.getRandomValues(new Uint8Array(32));
-  const stats = { messages: 0, handshakesRefused: 0, handshakes: 0 };
+  const stats: DemoServerStats = {
+    messages: 0,
+    handshakesRefused: 0,
+    handshakes: 0,
+    inBand: 0,
+    refusals: {},
+  };
+  /** In-band refresh requests seen and refused: the accepted ones are the difference. */
+  let inBandRequests = 0;
+  let inBandRefused = 0;
   let io: Server<ClientToServer, ServerToClient> | undefined;
   /** Access tokens the admin declared expired (by jti), refused from then on. */
   const expiredJtis = new Set<string>();
@@ -86,6 +111,11 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     // Ask for a refresh a quarter of the lifetime ahead (at most 2 s); cut a connection 3 s after its token expired.
     expiringBeforeMs: Math.min(2000, options.ttlSec * 250),
     graceMs: 3000,
+    onReject: ({ phase, code }) => {
+      stats.refusals[code] = (stats.refusals[code] ?? 0) + 1;
+      if (phase === "refresh") inBandRefused++;
+      stats.inBand = inBandRequests - inBandRefused;
+    },
   });
   // Wrapped only to count refusals for the summary.
   io.use((socket, next) =>
@@ -98,6 +128,11 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
   io.on("connection", (socket) => {
     const subject = (socket.data as { auth?: { subject: string } }).auth?.subject ?? "?";
     let seq = 0;
+    // Counted beside the companion's own listener: every request, then minus the refusals onReject reports.
+    (socket as unknown as { on(event: string, listener: () => void): void }).on(ProtocolEvent.Refresh, () => {
+      inBandRequests++;
+      stats.inBand = inBandRequests - inBandRefused;
+    });
     socket.on("chat", (text, ack) => {
       if (typeof text !== "string" || typeof ack !== "function") return;
       stats.messages++;
@@ -124,12 +159,22 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     }
   }
 
+  /** Connected sockets per user, on this node (the demo runs one). */
+  function connectedDevices(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const socket of server.sockets.sockets.values()) {
+      const subject = (socket.data as { auth?: { subject: string } }).auth?.subject;
+      if (subject) out[subject] = (out[subject] ?? 0) + 1;
+    }
+    return out;
+  }
+
   /** The SPA's admin buttons. A demo has no real admin authentication: it binds to 127.0.0.1 only. */
   async function admin(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const path = (req.url ?? "").split("?")[0];
     if (req.method === "GET" && path === "/admin/stats") {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ ...stats, tokens: tokens.stats }));
+      res.end(JSON.stringify({ ...stats, devices: connectedDevices(), tokens: tokens.stats }));
       return true;
     }
     if (req.method !== "POST" || (path !== "/admin/expire" && path !== "/admin/revoke")) return false;

@@ -140,7 +140,9 @@ export class SkewEstimator {
     const fresh = roundTripMs !== null;
     // A bound is exact as it is; a fresh sample is moved below the real skew by what it cannot see.
     const iatSlack =
-      lifetimeMs !== undefined && lifetimeMs > 0 ? Math.min(IAT_RESOLUTION_MS, lifetimeMs / 2) : IAT_RESOLUTION_MS;
+      lifetimeMs !== undefined && lifetimeMs > 0
+        ? Math.min(IAT_RESOLUTION_MS, lifetimeMs / 2)
+        : IAT_RESOLUTION_MS;
     const slack = fresh ? iatSlack + Math.max(0, roundTripMs) : 0;
     this.samples.push({ value: observedMs - slack, fresh });
     if (this.samples.length > this.size) this.samples.shift();

@@ -4,6 +4,10 @@
  * (`crossTab`): the refresh token is kept in localStorage and rotates on every use, so two tabs refreshing on their
  * own would trip the server's reuse detection and log everybody out.
  *
+ * Also: a message box (acknowledged emits, each marked delivered when the server's ack arrives), the timeline
+ * telling a token this tab fetched from one it adopted from another tab, and a panel polling the demo server's
+ * `/admin/stats` (devices per user, in-band rotations, refusals by code).
+ *
  * In your own app, import from "authed-socket" instead of the source path.
  */
 import { type AuthedSocket, createAuthedSocket, UnauthorizedError } from "../../src/index.js";
@@ -18,7 +22,9 @@ interface ClientToServer {
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const REFRESH_KEY = "demo.refreshToken";
 const USER_KEY = "demo.user";
-const counters = { handshakes: 0, inband: 0, refreshes: 0, disconnects: 0 };
+const counters = { handshakes: 0, inband: 0, refreshes: 0, disconnects: 0, adopted: 0 };
+const delivery = { sent: 0, delivered: 0, failed: 0 };
+let serverStats: unknown = null;
 const started = Date.now();
 let client: AuthedSocket<ServerToClient, ClientToServer> | null = null;
 
@@ -48,6 +54,8 @@ function showState(state: string): void {
   const live = state !== "logged_out" && state !== "closed" && state !== "idle";
   for (const id of ["expire", "drop", "revoke", "logout"]) $<HTMLButtonElement>(id).disabled = !live;
   $<HTMLButtonElement>("login").disabled = live;
+  // Emits made while reconnecting are buffered by socket.io and sent once connected, so only a live session sends.
+  for (const id of ["message", "send"]) $<HTMLInputElement>(id).disabled = !live;
 }
 
 /** The bar: redrawn several times a second from the client's own idea of the expiry. */
@@ -79,12 +87,16 @@ async function post(path: string, body: unknown, signal?: AbortSignal): Promise<
 
 function start(user: string): void {
   client?.close();
+  $("first-run").hidden = true;
+  /** This tab's own refresh function ran since the last "refreshed": tells a fetched token from an adopted one. */
+  let fetchedHere = false;
   $("who").textContent = `Logged in as ${user}. Open this page in more tabs: they share one refresh.`;
   const c = createAuthedSocket<ServerToClient, ClientToServer>(location.origin, {
     refresh: async ({ signal, reason }) => {
       const refreshToken = localStorage.getItem(REFRESH_KEY);
       if (!refreshToken) throw new UnauthorizedError("no refresh token: log in");
       count("refreshes");
+      fetchedHere = true;
       log("refresh call", `POST /refresh (${reason})`);
       const res = await post("/refresh", { refreshToken }, signal);
       if (res.status === 401) throw new UnauthorizedError("the refresh token was refused");
@@ -110,7 +122,16 @@ function start(user: string): void {
   c.on("refreshing", ({ reason, attempt }) =>
     log("refreshing", `${reason}${attempt > 1 ? ` (attempt ${attempt})` : ""}`),
   );
-  c.on("refreshed", () => log("refreshed", "new access token"));
+  // The client reports a token another tab obtained as "refreshed" too (crossTab hands it over as if this tab had
+  // refreshed); it has no separate event, so the page tells the two apart by whether its own refresh function ran.
+  c.on("refreshed", () => {
+    if (fetchedHere) log("refreshed", "new access token, fetched by this tab");
+    else {
+      count("adopted");
+      log("adopted", "took the token another tab just fetched (no refresh call from this tab)");
+    }
+    fetchedHere = false;
+  });
   c.on("refresh_failed", ({ error, retryInMs }) =>
     log("refresh_failed", `${error.message}${retryInMs === null ? "" : `; retry in ${retryInMs} ms`}`),
   );
@@ -126,6 +147,91 @@ function start(user: string): void {
   c.socket.on("chat", ({ from, text }) => log("chat", `${from}: ${text}`));
   showState(c.state);
 }
+
+function addMessage(text: string): HTMLLIElement {
+  const item = document.createElement("li");
+  item.dataset.status = "sending";
+  const body = document.createElement("span");
+  body.textContent = text;
+  const status = document.createElement("span");
+  status.className = "ev";
+  status.textContent = "sending…";
+  item.append(body, status);
+  $("messages").prepend(item);
+  return item;
+}
+
+function tally(name: keyof typeof delivery): void {
+  delivery[name]++;
+  $(name).textContent = String(delivery[name]);
+}
+
+$("send-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = $<HTMLInputElement>("message");
+  const text = input.value.trim() || `hello #${delivery.sent + 1}`;
+  input.value = "";
+  if (!client) return;
+  tally("sent");
+  const item = addMessage(text);
+  const status = item.querySelector(".ev") as HTMLElement;
+  client.socket
+    .timeout(10_000)
+    .emitWithAck("chat", text)
+    .then(
+      (reply) => {
+        item.dataset.status = reply.ok ? "delivered" : "failed";
+        status.textContent = reply.ok ? `delivered ✓ #${reply.seq}` : "refused";
+        tally(reply.ok ? "delivered" : "failed");
+      },
+      (error: Error) => {
+        item.dataset.status = "failed";
+        status.textContent = `failed: ${error.message}`;
+        tally("failed");
+      },
+    );
+});
+
+interface ServerStats {
+  handshakes: number;
+  handshakesRefused: number;
+  inBand: number;
+  messages: number;
+  devices: Record<string, number>;
+  refusals: Record<string, number>;
+}
+
+function fillList(id: string, entries: [string, number][], empty: string): void {
+  const list = $(id);
+  list.replaceChildren();
+  for (const [name, value] of entries.length ? entries : [[empty, ""] as const]) {
+    const dt = document.createElement("dt");
+    dt.textContent = name;
+    const dd = document.createElement("dd");
+    dd.textContent = String(value);
+    dd.dataset.key = name;
+    list.append(dt, dd);
+  }
+}
+
+/** The server panel: the demo server's counters, polled once a second. */
+async function pollServer(): Promise<void> {
+  try {
+    const res = await fetch("/admin/stats");
+    if (!res.ok) return;
+    const stats = (await res.json()) as ServerStats;
+    serverStats = stats;
+    $("srv-handshakes").textContent = String(stats.handshakes - stats.handshakesRefused);
+    $("srv-inband").textContent = String(stats.inBand);
+    $("srv-messages").textContent = String(stats.messages);
+    fillList("srv-devices", Object.entries(stats.devices).sort(), "nobody");
+    fillList("srv-refusals", Object.entries(stats.refusals).sort(), "none");
+  } catch {
+    // The server is gone (demo over): keep the last figures.
+  }
+}
+void pollServer();
+setInterval(() => void pollServer(), 1000);
 
 $("login").addEventListener("click", async () => {
   const user = $<HTMLInputElement>("user").value;
@@ -167,4 +273,7 @@ else showState("idle");
 (window as unknown as { demo: unknown }).demo = {
   state: () => client?.state ?? "idle",
   counters: () => ({ ...counters }),
+  delivery: () => ({ ...delivery }),
+  server: () => serverStats,
+  firstRunHint: () => !$("first-run").hidden,
 };

@@ -37,7 +37,9 @@ describe("skew estimate errs early, never late", () => {
           // A token under 2 s cannot afford iat's whole lost second (it would be expired on arrival): its slack is
           // half its lifetime, so it may be judged late by the rest of that second. From 2 s on: never late.
           const shortTokenAllowance = Math.max(0, IAT_RESOLUTION_MS - (lifetimeSec * 1000) / 2);
-          expect(token.expiresAt ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(realLocalExpiry + shortTokenAllowance);
+          expect(token.expiresAt ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(
+            realLocalExpiry + shortTokenAllowance,
+          );
           // Early by at most iat's resolution, the round trip and the deadband on the "ahead" side.
           expect(token.expiresAt ?? 0).toBeGreaterThanOrEqual(
             realLocalExpiry - IAT_RESOLUTION_MS - transitMs - SKEW_DEADBAND_MS,

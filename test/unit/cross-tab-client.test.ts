@@ -3,8 +3,8 @@
  * shared FakeSocket).
  */
 import { afterEach, expect, it, vi } from "vitest";
-import { type AuthedSocket, createAuthedSocket, type RefreshContext } from "../../src/index.js";
 import { IAT_RESOLUTION_MS } from "../../src/expiry.js";
+import { type AuthedSocket, createAuthedSocket, type RefreshContext } from "../../src/index.js";
 import { fakeLocks } from "../helpers/fake-locks.js";
 import { FakeSocket, fakeJwt, newWorld } from "../helpers/fake-socket.js";
 import { waitUntil } from "../helpers/wait.js";
