@@ -32,6 +32,17 @@ export default defineConfig({
       },
       {
         test: {
+          // authed-socket/react with @testing-library/react on happy-dom, against real servers; ssr.test.tsx runs
+          // in plain Node (its own environment comment) to prove server rendering has no window to lean on.
+          name: "react",
+          include: ["test/react/**/*.test.{ts,tsx}"],
+          environment: "happy-dom",
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
           name: "browser",
           include: ["test/browser/**/*.test.ts"],
           testTimeout: 60_000,
