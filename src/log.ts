@@ -1,4 +1,10 @@
-import type { Logger } from "./options.js";
+/** A sink for diagnostics. Every message is redacted (no token ever reaches it). */
+export interface Logger {
+  debug?(message: string, ...details: unknown[]): void;
+  info?(message: string, ...details: unknown[]): void;
+  warn?(message: string, ...details: unknown[]): void;
+  error?(message: string, ...details: unknown[]): void;
+}
 
 const REDACTED = "[redacted]";
 /** Longest text handed to the logger per string; server text can be arbitrarily long. */
@@ -84,4 +90,43 @@ export function createLog(logger: Logger, secrets: () => readonly string[]): Log
       );
     };
   return { debug: level("debug"), info: level("info"), warn: level("warn"), error: level("error") };
+}
+
+/** Strings up to this long are quoted in error messages; longer ones are described by their length only. */
+const MAX_SHOWN_STRING = 32;
+
+/**
+ * A value as an error message may show it: numbers, booleans and short strings as they are (JWT-shaped text
+ * redacted), everything else by its kind. A function's body, an object's contents and a long string (which may be an
+ * opaque token) are never printed.
+ */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  switch (typeof value) {
+    case "number":
+    case "boolean":
+    case "undefined":
+      return String(value);
+    case "bigint":
+      return `${value}n`;
+    case "string": {
+      if (value.length > MAX_SHOWN_STRING) return `a string of ${value.length} characters`;
+      return JSON.stringify(redactText(value, []));
+    }
+    case "function":
+      return "a function";
+    case "symbol":
+      return "a symbol";
+    default:
+      return "an object";
+  }
+}
+
+/** The kind of a value alone ("a number", "an object", "null"), for values that may themselves be secrets. */
+export function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  const type = typeof value;
+  return type === "undefined" ? "undefined" : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }

@@ -5,9 +5,11 @@ import type { CrossTabOptions } from "./cross-tab.js";
 import type { Environment } from "./environment.js";
 import type { AuthedSocketListeners, RefreshReason } from "./events.js";
 import type { TokenResult } from "./expiry.js";
+import { createLog, describeType, describeValue, type Logger } from "./log.js";
 import { clampDelay } from "./schedule.js";
 
 export type { TokenResult } from "./expiry.js";
+export type { Logger } from "./log.js";
 
 /** What `refresh` receives. */
 export interface RefreshContext {
@@ -17,14 +19,6 @@ export interface RefreshContext {
   signal: AbortSignal;
   /** 1 for the first attempt of this refresh, 2 for its first retry, … */
   attempt: number;
-}
-
-/** A sink for diagnostics. Every message is redacted (no token ever reaches it). */
-export interface Logger {
-  debug?(message: string, ...details: unknown[]): void;
-  info?(message: string, ...details: unknown[]): void;
-  warn?(message: string, ...details: unknown[]): void;
-  error?(message: string, ...details: unknown[]): void;
 }
 
 /** Retry policy for failed refreshes (network errors, 5xx, timeouts). */
@@ -169,6 +163,15 @@ export interface AuthedSocketOptions {
   logger?: Logger | null;
 
   /**
+   * Narrates the lifecycle at debug level: each state change, handshake refusal, transport error, refresh attempt
+   * and its outcome, with token lifetimes but never a token (every line is redacted like any other). With the
+   * default logger the lines go to `console.debug`; with your `logger`, to its `debug`. Off, the client still warns
+   * when the session ends for a reason other than `logout()` and when the server cannot be reached.
+   * @default false
+   */
+  debug?: boolean;
+
+  /**
    * Lifecycle listeners to attach before anything can fire (same as calling `client.on` for each).
    * @default {}
    */
@@ -204,21 +207,27 @@ export interface NormalizedOptions {
   environment: Environment | "auto" | "none";
   crossTab: Required<CrossTabOptions> | null;
   logger: Logger;
+  debug: boolean;
   on: AuthedSocketListeners;
   clock: Clock;
   timers: Timers;
   io: ((url: string, options: SocketIoOptions) => Socket) | undefined;
 }
 
-function fail(name: string, expected: string, value: unknown): never {
-  const got = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
-  throw new TypeError(`authed-socket: option "${name}" must be ${expected} (got ${got})`);
+/** `value` is shown (a number, a short string) where that is safe; see describeValue. */
+function fail(name: string, expected: string, value: unknown, shown = describeValue(value)): never {
+  throw new TypeError(`authed-socket: option "${name}" must be ${expected} (got ${shown})`);
 }
 
+/** A function was expected: whatever came instead is described by its kind only (a string here may be a token). */
 function fn<T>(name: string, value: unknown, fallback?: T): T {
   if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== "function") fail(name, "a function", value);
+  if (typeof value !== "function") fail(name, "a function", value, describeType(value));
   return value as T;
+}
+
+function range(min: number, max: number): string {
+  return max === Number.POSITIVE_INFINITY ? `a number ≥ ${min}` : `a number from ${min} to ${max}`;
 }
 
 function num(
@@ -230,13 +239,19 @@ function num(
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || Number.isNaN(value) || value < min || value > max)
-    fail(name, `a number from ${min} to ${max}`, value);
+    fail(name, range(min, max), value);
   return value;
+}
+
+/** `"a"`, `"a" or "b"`, `"a", "b" or "c"`. */
+function alternatives(allowed: readonly string[]): string {
+  const quoted = allowed.map((a) => `"${a}"`);
+  return quoted.length < 2 ? (quoted[0] ?? "") : `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`;
 }
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
   if (value === undefined) return allowed[0] as T;
-  if (!allowed.includes(value as T)) fail(name, allowed.map((a) => `"${a}"`).join(" or "), value);
+  if (!allowed.includes(value as T)) fail(name, alternatives(allowed), value);
   return value as T;
 }
 
@@ -253,10 +268,125 @@ function members<T extends object>(
   optional: readonly string[] = [],
 ): T {
   const o = obj<T>(name, value) as Record<string, unknown>;
-  for (const key of required) if (typeof o[key] !== "function") fail(`${name}.${key}`, "a function", o[key]);
+  for (const key of required)
+    if (typeof o[key] !== "function") fail(`${name}.${key}`, "a function", o[key], describeType(o[key]));
   for (const key of optional)
-    if (o[key] !== undefined && typeof o[key] !== "function") fail(`${name}.${key}`, "a function", o[key]);
+    if (o[key] !== undefined && typeof o[key] !== "function")
+      fail(`${name}.${key}`, "a function", o[key], describeType(o[key]));
   return o as T;
+}
+
+/** Every key of {@link AuthedSocketOptions}; `everyOptionListed` fails to compile when one is missing. */
+export const OPTION_NAMES = [
+  "getToken",
+  "refresh",
+  "socket",
+  "refreshMarginMs",
+  "jitter",
+  "refreshTimeoutMs",
+  "retry",
+  "maxAuthRejections",
+  "tokenIn",
+  "isAuthError",
+  "authErrorEvent",
+  "rotation",
+  "crossTab",
+  "environment",
+  "logger",
+  "debug",
+  "on",
+  "clock",
+  "timers",
+  "io",
+] as const satisfies readonly (keyof AuthedSocketOptions)[];
+type UnlistedOption = Exclude<keyof AuthedSocketOptions, (typeof OPTION_NAMES)[number]>;
+const everyOptionListed: [UnlistedOption] extends [never] ? true : UnlistedOption = true;
+void everyOptionListed;
+
+const RETRY_NAMES = [
+  "baseDelayMs",
+  "maxDelayMs",
+  "attempts",
+] as const satisfies readonly (keyof RetryOptions)[];
+
+/** socket.io-client options people put at the top level by habit: they belong under `socket`. */
+const SOCKET_IO_NAMES = new Set([
+  "auth",
+  "autoConnect",
+  "transports",
+  "reconnection",
+  "reconnectionAttempts",
+  "reconnectionDelay",
+  "reconnectionDelayMax",
+  "randomizationFactor",
+  "timeout",
+  "query",
+  "extraHeaders",
+  "path",
+  "forceNew",
+  "multiplex",
+  "withCredentials",
+  "ackTimeout",
+  "retries",
+  "upgrade",
+  "rememberUpgrade",
+]);
+
+/** Keys longer than this get no suggestion: the edit distance is quadratic in the key's length. */
+const MAX_SUGGESTED_KEY = 64;
+
+/** Levenshtein distance (insertions, deletions, substitutions), two rows. */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * The valid name closest to `key` (case-insensitive edit distance), or undefined when none is close: within a third
+ * of the longer name's length (at least 1), so `refreshMargin` finds `refreshMarginMs` and `x` finds nothing.
+ */
+export function closestName(key: string, names: readonly string[]): string | undefined {
+  if (key.length > MAX_SUGGESTED_KEY) return undefined;
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const name of names) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  const limit = Math.max(1, Math.floor(Math.max(key.length, best?.length ?? 0) / 3));
+  return bestDistance <= limit ? best : undefined;
+}
+
+/**
+ * Warns about every key of `given` that is not an option: a typo such as `refreshMargin` would otherwise be ignored
+ * in silence, and the default it leaves in place found only in production.
+ */
+function warnUnknownKeys(
+  warn: (message: string) => void,
+  given: object,
+  names: readonly string[],
+  prefix = "",
+): void {
+  for (const key of Object.keys(given)) {
+    if (names.includes(key)) continue;
+    const shown = describeValue(`${prefix}${key}`);
+    const closest = closestName(key, names);
+    if (prefix === "" && SOCKET_IO_NAMES.has(key))
+      warn(`option ${shown} is a socket.io-client option and is ignored here: pass it inside "socket"`);
+    else if (closest) warn(`unknown option ${shown} is ignored (did you mean "${prefix}${closest}"?)`);
+    else warn(`unknown option ${shown} is ignored`);
+  }
 }
 
 /** setTimeout fires any delay above 2^31−1 ms after 1 ms; every timer the client sets goes through this clamp. */
@@ -275,6 +405,13 @@ const consoleLogger: Logger = {
   error: (message, ...details) => console.error(message, ...details),
 };
 
+/** The default logger with `debug: true`: the narration goes to console.debug. */
+const verboseConsoleLogger: Logger = {
+  debug: (message, ...details) => console.debug(message, ...details),
+  info: (message, ...details) => console.info(message, ...details),
+  ...consoleLogger,
+};
+
 /**
  * Validates options at creation and applies every default in one place. A wrong option throws a TypeError that
  * names it, so a typo fails at startup rather than an hour into a session.
@@ -283,7 +420,8 @@ export function normalizeOptions(input: unknown, url = ""): NormalizedOptions {
   const o = obj<AuthedSocketOptions>("options", input);
   const retry = obj<RetryOptions>("retry", o.retry);
   const margin = o.refreshMarginMs;
-  if (typeof margin !== "function") num("refreshMarginMs", margin, 0, 0);
+  if (typeof margin !== "function" && margin !== undefined && !(typeof margin === "number" && margin >= 0))
+    fail("refreshMarginMs", "a number ≥ 0 or a function of the lifetime", margin);
   const marginFor =
     typeof margin === "function" ? margin : margin === undefined ? defaultMargin : () => margin;
   const env = o.environment;
@@ -294,12 +432,19 @@ export function normalizeOptions(input: unknown, url = ""): NormalizedOptions {
     (typeof env !== "object" || env === null || typeof env.onResume !== "function")
   )
     fail("environment", '"auto", "none" or an object with onResume()', env);
+  const debug = o.debug === undefined ? false : o.debug;
+  if (typeof debug !== "boolean") fail("debug", "true or false", debug);
   const logger =
     o.logger === undefined
-      ? consoleLogger
+      ? debug
+        ? verboseConsoleLogger
+        : consoleLogger
       : o.logger === null
         ? {}
         : members<Logger>("logger", o.logger, [], ["debug", "info", "warn", "error"]);
+  const warn = createLog(logger, () => []).warn;
+  warnUnknownKeys(warn, o, OPTION_NAMES);
+  warnUnknownKeys(warn, retry, RETRY_NAMES, "retry.");
   const authErrorEvent = o.authErrorEvent === undefined ? "auth_error" : o.authErrorEvent;
   if (authErrorEvent !== null && (typeof authErrorEvent !== "string" || authErrorEvent === ""))
     fail("authErrorEvent", "a non-empty string or null", authErrorEvent);
@@ -335,6 +480,7 @@ export function normalizeOptions(input: unknown, url = ""): NormalizedOptions {
     environment: env ?? "auto",
     crossTab,
     logger,
+    debug,
     on: obj<AuthedSocketListeners>("on", o.on),
     clock: o.clock === undefined ? systemClock : members<Clock>("clock", o.clock, ["now"]),
     timers: clamped(

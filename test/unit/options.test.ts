@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { systemClock, systemTimers } from "../../src/clock.js";
 import { type AuthedSocket, createAuthedSocket } from "../../src/index.js";
-import { normalizeOptions } from "../../src/options.js";
+import { closestName, editDistance, normalizeOptions, OPTION_NAMES } from "../../src/options.js";
+import { fakeJwt } from "../helpers/fake-socket.js";
 
 const refresh = () => null;
 
@@ -72,10 +73,10 @@ describe("normalizeOptions: each invalid option throws a TypeError naming it", (
   });
 
   it("says what it got, so the mistake is visible", () => {
-    expect(rejection({ jitter: 2 }).message).toMatch(/got number/);
-    expect(rejection({ logger: "console" }).message).toMatch(/got string/);
-    expect(rejection({ retry: [] }).message).toMatch(/got an array/);
-    expect(rejection({ refresh: null }).message).toMatch(/got null/);
+    expect(rejection({ jitter: 2 }).message).toMatch(/got 2\)$/);
+    expect(rejection({ logger: "console" }).message).toMatch(/got "console"\)$/);
+    expect(rejection({ retry: [] }).message).toMatch(/got an array\)$/);
+    expect(rejection({ refresh: null }).message).toMatch(/got null\)$/);
   });
 
   it("accepts the boundary values", () => {
@@ -93,6 +94,131 @@ describe("normalizeOptions: each invalid option throws a TypeError naming it", (
       }),
     ).not.toThrow();
     expect(() => normalizeOptions({ refresh, jitter: 1 })).not.toThrow();
+  });
+});
+
+describe("normalizeOptions: option errors show the offending value where it is safe (issue 10.6)", () => {
+  it.each([
+    [
+      { refreshMarginMs: -5 },
+      'option "refreshMarginMs" must be a number ≥ 0 or a function of the lifetime (got -5)',
+    ],
+    [{ tokenIn: "cookie" }, 'option "tokenIn" must be "auth", "header" or "query" (got "cookie")'],
+    [{ rotation: "always" }, 'option "rotation" must be "auto" or "reconnect" (got "always")'],
+    [{ jitter: 2 }, 'option "jitter" must be a number from 0 to 1 (got 2)'],
+    [{ refreshTimeoutMs: 0 }, 'option "refreshTimeoutMs" must be a number ≥ 1 (got 0)'],
+    [{ maxAuthRejections: Number.NaN }, 'option "maxAuthRejections" must be a number ≥ 1 (got NaN)'],
+    [{ retry: { attempts: 0 } }, 'option "retry.attempts" must be a number ≥ 1 (got 0)'],
+    [{ debug: "yes" }, 'option "debug" must be true or false (got "yes")'],
+  ])("%j → %s", (patch, message) => {
+    expect(rejection(patch).message).toBe(`authed-socket: ${message}`);
+  });
+
+  it("never prints a function body, a token, or a string where a function belongs", () => {
+    const jwt = fakeJwt(1, 2);
+    const cases = [
+      rejection({ jitter: () => "SECRET-BODY" }).message,
+      rejection({ refresh: "opaque-secret-1" }).message,
+      rejection({ getToken: jwt }).message,
+      rejection({ tokenIn: jwt }).message,
+      rejection({ tokenIn: "eyJa.eyJb.c" }).message,
+      rejection({ logger: { warn: "x" } }).message,
+    ];
+    expect(cases).toEqual([
+      'authed-socket: option "jitter" must be a number from 0 to 1 (got a function)',
+      'authed-socket: option "refresh" must be a function (got a string)',
+      'authed-socket: option "getToken" must be a function (got a string)',
+      `authed-socket: option "tokenIn" must be "auth", "header" or "query" (got a string of ${jwt.length} characters)`,
+      'authed-socket: option "tokenIn" must be "auth", "header" or "query" (got "[redacted]")',
+      'authed-socket: option "logger.warn" must be a function (got a string)',
+    ]);
+    for (const message of cases) {
+      expect(message).not.toContain("SECRET-BODY");
+      expect(message).not.toContain("opaque-secret-1");
+      expect(message).not.toContain(jwt);
+    }
+  });
+});
+
+describe("normalizeOptions: unknown option keys warn with the closest valid name (issue 10.6)", () => {
+  function warningsFor(options: Record<string, unknown>): string[] {
+    const warnings: string[] = [];
+    normalizeOptions({ refresh, logger: { warn: (m: string) => warnings.push(m) }, ...options });
+    return warnings;
+  }
+
+  it('refreshMargin → did you mean "refreshMarginMs"?', () => {
+    expect(warningsFor({ refreshMargin: 5000 })).toEqual([
+      'authed-socket: unknown option "refreshMargin" is ignored (did you mean "refreshMarginMs"?)',
+    ]);
+  });
+
+  it("case and small typos find their option; nested retry keys too", () => {
+    expect(warningsFor({ tokenin: "auth", getTokn: refresh, retry: { attempt: 3 } })).toEqual([
+      'authed-socket: unknown option "tokenin" is ignored (did you mean "tokenIn"?)',
+      'authed-socket: unknown option "getTokn" is ignored (did you mean "getToken"?)',
+      'authed-socket: unknown option "retry.attempt" is ignored (did you mean "retry.attempts"?)',
+    ]);
+  });
+
+  it("a socket.io-client option at the top level is sent to socket", () => {
+    expect(warningsFor({ transports: ["websocket"] })).toEqual([
+      'authed-socket: option "transports" is a socket.io-client option and is ignored here: pass it inside "socket"',
+    ]);
+  });
+
+  it("a key close to nothing is reported without a guess", () => {
+    expect(warningsFor({ colour: "blue" })).toEqual(['authed-socket: unknown option "colour" is ignored']);
+  });
+
+  it("every documented option is known: a full set of valid options warns about nothing", () => {
+    const warnings: string[] = [];
+    const all = Object.fromEntries(OPTION_NAMES.map((name) => [name, undefined]));
+    normalizeOptions({ ...all, refresh, logger: { warn: (m: string) => warnings.push(m) } });
+    expect(warnings).toEqual([]);
+  });
+
+  it("logger: null silences the warning; the default logger prints it with console.warn", () => {
+    expect(() => normalizeOptions({ refresh, logger: null, refreshMargin: 1 })).not.toThrow();
+    const spy = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    try {
+      normalizeOptions({ refresh, refreshMargin: 1 });
+      expect(spy).toHaveBeenCalledWith(
+        'authed-socket: unknown option "refreshMargin" is ignored (did you mean "refreshMarginMs"?)',
+      );
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("the edit distance and the closeness limit", () => {
+    expect(editDistance("kitten", "sitting")).toBe(3);
+    expect(editDistance("", "abc")).toBe(3);
+    expect(editDistance("same", "same")).toBe(0);
+    expect(closestName("refreshMargin", OPTION_NAMES)).toBe("refreshMarginMs");
+    expect(closestName("x", OPTION_NAMES)).toBeUndefined();
+    expect(closestName("a".repeat(10_000), OPTION_NAMES)).toBeUndefined(); // no quadratic work on a huge key
+  });
+});
+
+describe("normalizeOptions: debug (issue 10.5)", () => {
+  it("is off by default; true gives the default logger a debug sink (console.debug)", () => {
+    expect(normalizeOptions({ refresh }).debug).toBe(false);
+    const verbose = normalizeOptions({ refresh, debug: true });
+    expect(verbose.debug).toBe(true);
+    expect(typeof verbose.logger.debug).toBe("function");
+    const spy = vi.spyOn(console, "debug").mockImplementation(() => undefined);
+    try {
+      verbose.logger.debug?.("hello");
+      expect(spy).toHaveBeenCalledWith("hello");
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("with the app's logger, the app's logger is used as it is", () => {
+    const logger = { warn: () => undefined };
+    expect(normalizeOptions({ refresh, debug: true, logger }).logger).toBe(logger);
   });
 });
 
