@@ -1,4 +1,4 @@
-import { createElement, type ReactNode, useRef, useState } from "react";
+import { createElement, type ReactElement, type ReactNode, useRef, useState } from "react";
 import {
   type AuthedSocket,
   type AuthedSocketOptions,
@@ -58,7 +58,7 @@ interface Held {
 export function AuthedSocketProvider<
   ListenEvents extends EventsMap = DefaultEventsMap,
   EmitEvents extends EventsMap = ListenEvents,
->(props: AuthedSocketProviderProps<ListenEvents, EmitEvents>): ReactNode {
+>(props: AuthedSocketProviderProps<ListenEvents, EmitEvents>): ReactElement {
   const given = props.client as AnyClient | undefined;
   // Hooks run in the same order either way; with `client` the owned-client hook is told there is no URL.
   const owned = useOwnedClient(given ? undefined : props.url, props.options);

@@ -122,6 +122,99 @@ client.close();
   );
 });
 
+describe("the react entry", () => {
+  it("ships ESM, CJS and both type files under dist/react", () => {
+    const files = packed[0]?.files.map((f) => f.path) ?? [];
+    for (const file of ["index.js", "index.cjs", "index.d.ts", "index.d.cts"])
+      expect(files).toContain(`dist/react/${file}`);
+  });
+
+  it("imports the client from the package instead of bundling a second copy (one UnauthorizedError class)", () => {
+    const dir = join(consumer, "node_modules", "authed-socket", "dist", "react");
+    const esm = readFileSync(join(dir, "index.js"), "utf8");
+    const cjs = readFileSync(join(dir, "index.cjs"), "utf8");
+    expect(esm).toMatch(/from "authed-socket"/);
+    expect(cjs).toMatch(/require\("authed-socket"\)/);
+    for (const code of [esm, cjs]) {
+      expect(code).not.toMatch(/class UnauthorizedError|function createAuthedSocket/);
+      // Next.js App Router: the entry is a client module.
+      expect(code).toMatch(/^("use strict";\s*)?"use client";/);
+    }
+  });
+
+  it("renders on the server from ESM import and CJS require, sharing the app's client", () => {
+    const app = (load: string) => `${load}
+const client = createAuthedSocket("http://127.0.0.1:1", { refresh: () => null, socket: { autoConnect: false }, logger: null });
+function Show() {
+  const { state } = useAuthState();
+  return createElement("p", null, state, useAuthedSocket() === client ? " same client" : " another client");
+}
+console.log(renderToString(createElement(AuthedSocketProvider, { client }, createElement(Show))));
+client.close();`;
+    writeFileSync(
+      join(consumer, "react-esm.mjs"),
+      app(`import { createAuthedSocket } from "authed-socket";
+import { AuthedSocketProvider, useAuthedSocket, useAuthState } from "authed-socket/react";
+import { createElement } from "react";
+import { renderToString } from "react-dom/server";`),
+    );
+    writeFileSync(
+      join(consumer, "react-cjs.cjs"),
+      app(`const { createAuthedSocket } = require("authed-socket");
+const { AuthedSocketProvider, useAuthedSocket, useAuthState } = require("authed-socket/react");
+const { createElement } = require("react");
+const { renderToString } = require("react-dom/server");`),
+    );
+    expect(run(process.execPath, ["react-esm.mjs"]).trim()).toBe("<p>idle<!-- --> same client</p>");
+    expect(run(process.execPath, ["react-cjs.cjs"]).trim()).toBe("<p>idle<!-- --> same client</p>");
+  });
+
+  it.each(["node10", "node16", "bundler"])(
+    "type-checks a React consumer with moduleResolution %s",
+    (resolution) => {
+      const dir = join(consumer, `ts-react-${resolution}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        join(dir, "consumer.tsx"),
+        `import { createAuthedSocket } from "authed-socket";
+import { AuthedSocketProvider, useAuthedSocket, useAuthState, useLifecycleEvent, useSocketEvent } from "authed-socket/react";
+interface S2C { chat: (text: string, from: string) => void }
+interface C2S { send: (text: string, ack: (ok: boolean) => void) => void }
+function Chat() {
+  const client = useAuthedSocket<S2C, C2S>();
+  const { state, expiresAt } = useAuthState();
+  useSocketEvent<S2C, "chat">("chat", (text: string, from: string) => console.log(text.length, from.length));
+  useLifecycleEvent("logged_out", ({ reason }) => console.log(reason));
+  return <button onClick={() => client?.socket.emit("send", "hi", (ok: boolean) => ok)}>{state} {expiresAt}</button>;
+}
+export const owned = <AuthedSocketProvider url="http://localhost" options={{ refresh: async () => null }}><Chat /></AuthedSocketProvider>;
+const client = createAuthedSocket<S2C, C2S>("http://localhost", { refresh: async () => null, socket: { autoConnect: false } });
+export const given = <AuthedSocketProvider client={client}><Chat /></AuthedSocketProvider>;
+`,
+      );
+      const module = { node10: "commonjs", node16: "node16", bundler: "esnext" }[resolution];
+      writeFileSync(
+        join(dir, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            module,
+            moduleResolution: resolution,
+            target: "es2022",
+            jsx: "react-jsx",
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types: [],
+            lib: ["es2022", "dom"],
+          },
+          files: ["consumer.tsx"],
+        }),
+      );
+      expect(() => run(bin("tsc"), ["-p", "tsconfig.json"], dir)).not.toThrow();
+    },
+  );
+});
+
 describe("packaging linters", () => {
   it("publint --strict is clean", () => {
     expect(run(bin("publint"), ["--strict"], root)).toMatch(/All good/);
