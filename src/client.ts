@@ -1,7 +1,6 @@
 import { io as defaultIo, type Socket } from "socket.io-client";
 import { classifyRefusal } from "./classify.js";
-import type { Timers } from "./clock.js";
-import { browserCrossTabEnvironment, createCrossTab } from "./cross-tab.js";
+import { ConnectionScope, expiryTolerance, judgeRefusal } from "./connection.js";
 import { detectEnvironment, noEnvironment } from "./environment.js";
 import { AuthedSocketError, UnauthorizedError } from "./errors.js";
 import {
@@ -14,10 +13,12 @@ import {
   type RefreshReason,
 } from "./events.js";
 import { readClaims } from "./expiry.js";
+import { clearOutsideAuth, isAbort, placeOutsideAuth, tokenForHandshake } from "./handshake.js";
 import { checkTransition } from "./lifecycle.js";
 import { createLog } from "./log.js";
 import { type AuthedSocketOptions, normalizeOptions, type SocketIoOptions } from "./options.js";
-import { ProtocolEvent, type ReadyPayload, type RefreshAck, type RevokedPayload } from "./protocol.js";
+import { ProtocolEvent, type ReadyPayload, type RevokedPayload } from "./protocol.js";
+import { drained, requestInBand } from "./rotation.js";
 import { backoffDelay, clampDelay } from "./schedule.js";
 import {
   connectAuth,
@@ -27,7 +28,9 @@ import {
   forgetTransportToken,
 } from "./socket-internals.js";
 import { subjectOf } from "./subject.js";
+import { type CancelTimer, type TimerClock, timerAt } from "./timer.js";
 import { createTokenKeeper, type KeptToken, type TokenKeeper } from "./token.js";
+import { WAIT_FOR_DEFAULT_MS, waitForEvent } from "./wait-for.js";
 
 /** socket.io-client's own constraint on event maps. */
 // biome-ignore lint/suspicious/noExplicitAny: mirrors socket.io-client's EventsMap so any event map it accepts is accepted here.
@@ -54,7 +57,8 @@ export interface AuthedSocket<
   off<K extends AuthedSocketEventName>(event: K, listener?: AuthedSocketListener<K>): void;
   /**
    * Resolves with the next `event`, or at once for `authenticated` when already authenticated. Rejects with
-   * `ERR_WAIT_TIMEOUT` after `timeoutMs`, `ERR_LOGGED_OUT` if the session ends first, `ERR_CLOSED` on close.
+   * `ERR_WAIT_TIMEOUT` after `timeoutMs` (default 30 s), `ERR_LOGGED_OUT` if the session ends first, `ERR_CLOSED` on
+   * close.
    */
   waitFor<K extends AuthedSocketEventName>(
     event: K,
@@ -70,12 +74,12 @@ export interface AuthedSocket<
   close(): void;
 }
 
-/** How long a fresh connection must live before refusals stop counting as "in a row". */
+/** How long a connection must live before the refusals counted so far are forgotten. */
 const SETTLE_MS = 2000;
-/** How long a handshake waits for a refresh while the token in hand, inside its margin, still works. */
-const STALE_WAIT_MS = 2000;
 /** Longest single timer step: a timer that sleeps through a suspended machine is noticed within this time. */
 const STEP_MS = 30_000;
+/** Longest drain before a re-handshake when the connection's token has no known expiry. */
+const DRAIN_MAX_MS = 2000;
 
 type AnySocket = Socket<DefaultEventsMap, DefaultEventsMap>;
 
@@ -101,12 +105,18 @@ type AnySocket = Socket<DefaultEventsMap, DefaultEventsMap>;
 export function createAuthedSocket<
   ListenEvents extends EventsMap = DefaultEventsMap,
   EmitEvents extends EventsMap = ListenEvents,
->(url: string, options: AuthedSocketOptions): AuthedSocket<ListenEvents, EmitEvents> {
-  if (typeof url !== "string" || url === "")
-    throw new TypeError('authed-socket: "url" must be a non-empty string');
-  const o = normalizeOptions(options, url);
+>(url: string | URL, options: AuthedSocketOptions): AuthedSocket<ListenEvents, EmitEvents> {
+  const href = typeof url === "object" && url !== null && url instanceof URL ? url.href : url;
+  if (typeof href !== "string" || href === "")
+    throw new TypeError('authed-socket: "url" must be a non-empty string or a URL');
+  const o = normalizeOptions(options, href);
   // `timers` clamps every delay to what setTimeout honours (normalizeOptions), so no call below repeats it.
   const { clock, timers, tokenIn } = o;
+  const time: TimerClock = {
+    now: () => clock.now(),
+    setTimeout: (callback, ms) => timers.setTimeout(callback, ms),
+    clearTimeout: (handle) => timers.clearTimeout(handle),
+  };
   const userAuth = o.socket.auth;
   if (userAuth !== undefined && (typeof userAuth !== "object" || userAuth === null))
     throw new TypeError(
@@ -116,33 +126,25 @@ export function createAuthedSocket<
   /** The last few tokens handed to the server: the logger redacts them even after the keeper moved on. */
   const sentTokens: string[] = [];
   const events = createEmitter((error) => log.error("a lifecycle listener threw", error));
-  const tabs =
-    o.crossTab &&
-    browserCrossTabEnvironment(
-      () => clock.now(),
-      (cb, ms) => timers.setTimeout(cb, ms),
-      (handle) => timers.clearTimeout(handle),
-    );
   const crossTab =
-    o.crossTab && tabs
-      ? createCrossTab(
-          tabs,
-          o.crossTab,
-          (result) => {
-            if (state === "idle" || isOver()) return;
-            const token = keeper.adopt(result);
-            if (token && state === "authenticated") rotate(token);
-          },
-          acceptShared,
-        )
-      : null;
+    o.crossTab?.attach({
+      url: href,
+      refreshTimeoutMs: o.refreshTimeoutMs,
+      ...time,
+      adopt(result) {
+        if (state === "idle" || isOver()) return;
+        const token = keeper.adopt(result);
+        if (token && state === "authenticated") deliver(token);
+      },
+      accept: acceptShared,
+    }) ?? null;
   /** A token another tab (or any same-origin script) posted: only an unexpired one for this session's subject. */
   function acceptShared(result: { token: string; expiresIn?: number }): boolean {
     if (result.expiresIn === undefined) {
       const { exp } = readClaims(result.token);
       if (exp !== undefined && exp * 1000 <= clock.now()) return false;
     }
-    const held = keeper.current?.value ?? sent?.value;
+    const held = keeper.current?.value ?? lastPresented?.value;
     const subject = held === undefined ? undefined : subjectOf(held);
     return subject === undefined || subjectOf(result.token) === subject;
   }
@@ -166,36 +168,22 @@ export function createAuthedSocket<
 
   let state: AuthedSocketState = "idle";
   let lastAuthenticated: AuthedSocketEvents["authenticated"] | null = null;
-  /** Bumped whenever a pending handshake must not complete (disconnect, refusal, logout): stale callbacks check it. */
-  let handshakeSeq = 0;
-  /** The token handed to the current handshake or connection. */
-  let sent: KeptToken | null = null;
-  /** The server advertised in-band refresh on this connection. */
-  let inBand = false;
-  /** The token an in-band rotation is sending, until its ack. */
-  let rotating: KeptToken | null = null;
-  /** Refusals of freshly refreshed tokens in a row; reset once a connection settles. */
+  /** The live handshake or connection; null between connections and while the client itself stops the socket. */
+  let scope: ConnectionScope | null = null;
+  /** The last token handed to any handshake: a change of subject forgets socket.io's recovery session. */
+  let lastPresented: KeptToken | null = null;
+  /** Refusals of the newest, freshly refreshed token in a row; forgotten once a connection settles. */
   let rejections = 0;
-  /** Re-handshake attempts after refusals that are not about the token; reset once a connection settles. */
+  /** Re-handshake attempts after refusals that are not about the token; forgotten once a connection settles. */
   let retryAttempt = 0;
-  /** A reconnect this client owns (after a refusal or a server disconnect) is pending; the Manager is idle. */
-  let recovering = false;
-
-  const slots = new Map<string, unknown>();
-  function setSlot(name: string, delayMs: number, run: () => void): void {
-    clearSlot(name);
-    slots.set(
-      name,
-      timers.setTimeout(() => {
-        slots.delete(name);
-        run();
-      }, delayMs),
-    );
-  }
-  function clearSlot(name: string): void {
-    if (slots.has(name)) timers.clearTimeout(slots.get(name));
-    slots.delete(name);
-  }
+  /**
+   * The server has shown that it cuts connections at the token's expiry (without the in-band protocol): from then on
+   * a refreshed token reaches it by a drained re-handshake before the connection's token expires.
+   */
+  let cutsAtExpiry = o.rotation === "reconnect";
+  /** The reconnect this client owns (after a refusal, a kick, a backoff); null when the Manager is in charge. */
+  let reconnecting: CancelTimer | null = null;
+  let refreshTimer: CancelTimer | null = null;
 
   const userIsAuthError = o.isAuthError;
   /** The app's classifier, with its throws reported instead of stalling the connection. */
@@ -210,7 +198,7 @@ export function createAuthedSocket<
       }
     });
   const ioFactory = o.io ?? (defaultIo as unknown as (url: string, options: SocketIoOptions) => AnySocket);
-  const socket = ioFactory(url, { forceNew: true, ...o.socket, autoConnect: false }) as AnySocket;
+  const socket = ioFactory(href, { forceNew: true, ...o.socket, autoConnect: false }) as AnySocket;
   const disposers: (() => void)[] = [];
 
   function setState(to: AuthedSocketState, cause = "client"): void {
@@ -222,221 +210,190 @@ export function createAuthedSocket<
   }
 
   const isOver = () => state === "logged_out" || state === "closed";
+  /** The callback belongs to the live connection, and the session goes on. */
+  const isLive = (s: ConnectionScope) => s === scope && !s.disposed && !isOver();
 
-  // ---- handing the token to the handshake -------------------------------------------------------------------
-
-  function remember(token: KeptToken): void {
+  function present(s: ConnectionScope, token: KeptToken): void {
     // Another user on the same client: the previous user's recovery session must not be restored to them.
-    if (sent && subjectOf(sent.value) !== subjectOf(token.value)) forgetRecoverySession(socket);
-    sent = token;
+    if (lastPresented && subjectOf(lastPresented.value) !== subjectOf(token.value))
+      forgetRecoverySession(socket);
+    s.presented = token;
+    lastPresented = token;
     if (!sentTokens.includes(token.value)) sentTokens.push(token.value);
     if (sentTokens.length > 4) sentTokens.shift();
   }
 
-  /** A usable token now, refreshing first when missing, expired or inside the margin; bounded by the timeout. */
-  async function tokenForHandshake(): Promise<KeptToken> {
-    let held = keeper.current;
-    if (!held) {
-      try {
-        held = await keeper.load();
-      } catch (error) {
-        if (error instanceof UnauthorizedError || isAbort(error)) throw error;
-        log.warn(`getToken failed, refreshing instead: ${describe(error)}`);
-      }
-    }
-    const status = keeper.status(held);
-    if (status === "ok" && held) return held;
-    const pending = keeper.refresh(status === "stale" ? "expiring" : "missing");
-    // Inside the margin the old token still works: wait for the new one only briefly before using it.
-    const stale = status === "stale" && held;
-    try {
-      return await deadline(
-        pending,
-        stale ? Math.min(o.refreshTimeoutMs, STALE_WAIT_MS) : o.refreshTimeoutMs,
-        timers,
-      );
-    } catch (error) {
-      // Only a slow refresh falls back: a refresh that ended the session (or gave up) must not be talked round.
-      if (!(error instanceof TimeoutMarker)) throw error;
-      if (held && keeper.status(held) === "stale") {
-        // The new token reaches the connection once it lands (in band where the server offers it).
-        pending.then((token) => state === "authenticated" && rotate(token)).catch(() => undefined);
-        return held;
-      }
-      throw new ParkError(pending);
-    }
-  }
-
-  function placeOutsideAuth(token: KeptToken): boolean {
-    const opts = socket.io.opts;
-    if (tokenIn === "header") {
-      const headers = { ...(opts.extraHeaders as Record<string, string> | undefined) };
-      const value = `Bearer ${token.value}`;
-      if (headers.Authorization === value) return false;
-      headers.Authorization = value;
-      opts.extraHeaders = headers;
-      return true;
-    }
-    const query = { ...(opts.query as Record<string, string> | undefined) };
-    if (query.token === token.value) return false;
-    query.token = token.value;
-    opts.query = query;
-    return true;
-  }
-
-  function clearOutsideAuth(): void {
-    const opts = socket.io.opts;
-    if (tokenIn === "header" && opts.extraHeaders) {
-      const { Authorization: _gone, ...rest } = opts.extraHeaders as Record<string, string>;
-      opts.extraHeaders = rest;
-    }
-    if (tokenIn === "query" && opts.query) {
-      const { token: _gone, ...rest } = opts.query as Record<string, string>;
-      opts.query = rest;
-    }
-  }
+  // ---- the handshake ----------------------------------------------------------------------------------------
 
   function authFunction(cb: (data: object) => void): void {
-    const seq = ++handshakeSeq;
-    tokenForHandshake().then(
-      (token) => {
-        if (seq !== handshakeSeq || isOver()) return;
-        remember(token);
-        // Headers and the query string travel when the transport opens, before this callback: if they carried an
-        // older token, reopen the transport with the new one instead of completing this handshake.
-        if (tokenIn !== "auth" && placeOutsideAuth(token)) return reopen();
-        cb(tokenIn === "auth" ? connectAuth(userAuth, token.value) : { ...userAuth });
-      },
-      (error: unknown) => {
-        if (seq !== handshakeSeq || isOver()) return;
-        if (error instanceof ParkError) return recoverAfter(error.pending);
-        onRefreshError(error);
-      },
-    );
+    scope?.dispose();
+    const s = new ConnectionScope();
+    scope = s;
+    void tokenForHandshake({
+      keeper,
+      refreshTimeoutMs: o.refreshTimeoutMs,
+      timers,
+      warn: (message) => log.warn(message),
+      lateToken: (pending) => pending.then((token) => state === "authenticated" && deliver(token), noop),
+    }).then((outcome) => {
+      if (!isLive(s)) return;
+      if (outcome.kind === "wait") return reconnect(outcome.pending);
+      if (outcome.kind === "failed") return onRefreshError(outcome.error);
+      present(s, outcome.token);
+      // Headers and the query string travel when the transport opens, before this callback: if they carried an
+      // older token, reopen the transport with the new one instead of completing this handshake.
+      if (tokenIn !== "auth" && placeOutsideAuth(socket, tokenIn, outcome.token)) return reconnect(0);
+      cb(tokenIn === "auth" ? connectAuth(userAuth, outcome.token.value) : { ...userAuth });
+    });
   }
 
   function installAuth(): void {
     (socket as { auth: unknown }).auth = authFunction;
   }
 
-  // ---- reconnect paths the client owns ----------------------------------------------------------------------
+  // ---- the one reconnect path -------------------------------------------------------------------------------
 
-  /** True while this client itself disconnects the socket, so its own "io client disconnect" is told apart. */
-  let stopping = false;
+  /** Ends the live connection (its scope first, so its own disconnect event is not mistaken for a loss). */
   function stopSocket(): void {
-    handshakeSeq++;
-    stopping = true;
-    try {
-      socket.disconnect();
-    } finally {
-      stopping = false;
+    scope?.dispose();
+    scope = null;
+    socket.disconnect();
+  }
+
+  /**
+   * Stops the socket and connects again: at once (`0`; one timer turn later, so packets still queued from the old
+   * connection — a DISCONNECT right behind an `auth_error` — reach a socket that no longer listens instead of
+   * destroying the new attempt), after a backoff delay (ms), or once a refresh has produced a token. Every reconnect
+   * the client itself decides goes through here.
+   */
+  function reconnect(after: number | Promise<unknown>): void {
+    cancelReconnect();
+    stopSocket();
+    const go = () => {
+      reconnecting = null;
+      if (isOver()) return;
+      setState("connecting");
+      socket.connect();
+    };
+    if (typeof after === "number") {
+      setState(after === 0 ? "connecting" : "reconnecting");
+      reconnecting = timerAt(time, clock.now() + after, go);
+      return;
     }
-  }
-
-  function reopen(): void {
-    stopSocket();
-    setState("connecting");
-    socket.connect();
-  }
-
-  /** Stops the socket and reconnects once `pending` (a refresh) has produced a token. */
-  function recoverAfter(pending: Promise<unknown>): void {
-    recovering = true;
-    stopSocket();
     setState("reconnecting");
-    pending.then(
-      () => {
-        if (!recovering || isOver()) return;
-        recovering = false;
-        setState("connecting");
-        socket.connect();
-      },
-      (error: unknown) => {
-        if (!isOver()) onRefreshError(error);
-      },
+    let cancelled = false;
+    reconnecting = () => {
+      cancelled = true;
+    };
+    after.then(
+      () => !cancelled && go(),
+      (error: unknown) => !cancelled && onRefreshError(error),
     );
   }
 
-  /** The server refused the token (or said it expired): forced refresh, then a new handshake. */
-  function reauthenticate(countsAsRejection: boolean): void {
-    clearSlot("settle");
-    if (countsAsRejection && sent?.fresh) rejections++;
-    if (rejections >= o.maxAuthRejections) {
+  function cancelReconnect(): void {
+    reconnecting?.();
+    reconnecting = null;
+  }
+
+  /**
+   * The server refused or cut the connection `s` because of its token (a handshake refusal, `auth_error`,
+   * `auth:expired`, or a cut at the token's expiry). `counts`: a refusal of a valid token counts towards
+   * `maxAuthRejections`; a cut without a word about auth only reconnects.
+   */
+  function onTokenRefused(s: ConnectionScope | null, counts: boolean): void {
+    const presented = s?.presented ?? null;
+    const now = clock.now();
+    if (presented?.expiresAt != null && now >= presented.expiresAt - expiryTolerance(presented) && !s?.inBand)
+      cutsAtExpiry = true;
+    const held = keeper.current;
+    const verdict = judgeRefusal(presented, held, held !== null && isUsable(held), now);
+    if (verdict === "use-held") return reconnect(0);
+    if (verdict === "expired") return reconnect(keeper.refresh("rejected"));
+    if (!counts)
+      return reconnect(backoffDelay({ attempt: ++retryAttempt, ...o.retry, random: Math.random() }));
+    if (presented?.fresh) rejections++;
+    if (rejections >= o.maxAuthRejections)
       return loggedOut(
         "auth_rejected",
         new AuthedSocketError("ERR_AUTH_REJECTED", `the server refused ${rejections} fresh tokens in a row`),
       );
-    }
-    recoverAfter(keeper.refresh("rejected", true));
+    reconnect(keeper.refresh("rejected", true));
   }
 
-  /** A refusal that is not about the token: try the handshake again later, with backoff. */
-  function retryLater(): void {
-    recovering = true;
-    stopSocket();
-    setState("reconnecting");
-    const delay = backoffDelay({ attempt: ++retryAttempt, ...o.retry, random: Math.random() });
-    setSlot("retry", delay, () => {
-      if (!recovering || isOver()) return;
-      recovering = false;
-      setState("connecting");
-      socket.connect();
-    });
-  }
+  const isUsable = (token: KeptToken) => {
+    const status = keeper.status(token);
+    return status === "ok" || status === "stale";
+  };
 
-  // ---- refresh on the live connection -----------------------------------------------------------------------
+  // ---- handing a new token to the connection ----------------------------------------------------------------
 
   function refreshNow(reason: RefreshReason): Promise<void> {
     if (state === "authenticated") setState("refreshing");
-    return keeper.refresh(reason).then(rotate, (error: unknown) => {
+    return keeper.refresh(reason).then(deliver, (error: unknown) => {
       if (state === "refreshing") setState("authenticated");
       onRefreshError(error);
       throw error;
     });
   }
 
-  function rotate(token: KeptToken): void {
+  /** Hands a newly obtained token to the live connection: in band, by a drained re-handshake, or at the next one. */
+  function deliver(token: KeptToken): void {
     if (isOver()) return;
-    if (!socket.connected) {
+    const s = scope;
+    if (!s?.open || !socket.connected) {
       // The next handshake picks the new token up through the auth function.
       if (state === "refreshing") setState(socket.active ? "reconnecting" : "idle");
       return;
     }
+    if (state === "refreshing") setState("authenticated");
     // Already on this connection, or on its way there: nothing to send.
-    if (token === sent || token === rotating) {
-      if (state === "refreshing") setState("authenticated");
-      return;
+    if (token === s.presented || token === s.rotating) return;
+    if (s.inBand && o.rotation !== "reconnect") return void rotateInBand(s, token);
+    // Without the in-band protocol the live connection keeps its token, unless the server cuts at expiry.
+    if (cutsAtExpiry) rehandshake(s, token);
+  }
+
+  /**
+   * Re-handshakes with `token` before the connection's own token expires, at a moment when no ack is pending (acks
+   * of emits on the wire would fail with the connection); emits made meanwhile wait in socket.io's buffer.
+   */
+  function rehandshake(s: ConnectionScope, token: KeptToken): void {
+    s.rotating = token;
+    const presented = s.presented;
+    const expiresAt = presented?.expiresAt ?? null;
+    const until =
+      expiresAt === null || presented === null
+        ? clock.now() + DRAIN_MAX_MS
+        : expiresAt - expiryTolerance(presented);
+    void drained(socket, s, time, until).then(() => isLive(s) && reconnect(0));
+  }
+
+  async function rotateInBand(s: ConnectionScope, token: KeptToken): Promise<void> {
+    s.rotating = token;
+    const outcome = await requestInBand(socket, token.value, clampDelay(o.refreshTimeoutMs));
+    if (s.rotating === token) s.rotating = null;
+    if (!isLive(s) || !socket.connected) return;
+    if (outcome.kind === "unanswered")
+      return log.warn("the server did not acknowledge auth:refresh; keeping the connection");
+    if (outcome.kind === "accepted") {
+      present(s, token);
+      return emitAuthenticated("in-band", token);
     }
-    if (o.rotation === "reconnect") return reopen();
-    // Without the in-band protocol the live connection stays as it is; the next handshake uses the new token.
-    if (!inBand) return setState("authenticated");
-    const seq = handshakeSeq;
-    rotating = token;
-    (socket as unknown as { timeout(ms: number): AnySocket })
-      .timeout(clampDelay(o.refreshTimeoutMs))
-      .emit(ProtocolEvent.Refresh, { token: token.value }, (error: Error | null, ack?: RefreshAck) => {
-        if (rotating === token) rotating = null;
-        if (seq !== handshakeSeq || isOver() || !socket.connected) return;
-        if (error || !ack || typeof ack !== "object") {
-          log.warn("the server did not acknowledge auth:refresh; keeping the connection");
-          return setState("authenticated");
-        }
-        if (ack.ok) {
-          remember(token);
-          setState("authenticated");
-          return emitAuthenticated("in-band", token);
-        }
-        if (ack.code === "FORBIDDEN")
-          return loggedOut(
-            "forbidden",
-            new AuthedSocketError("ERR_FORBIDDEN", "the server refused the new token"),
-          );
-        if (ack.code === "TOKEN_EXPIRED" || ack.code === "TOKEN_INVALID" || ack.code === "TOKEN_MISSING") {
-          remember(token);
-          return reauthenticate(true);
-        }
-        reopen(); // a different subject or a server hiccup: a full handshake with the new token settles it
-      });
+    const { code } = outcome;
+    if (code === "FORBIDDEN")
+      return loggedOut(
+        "forbidden",
+        new AuthedSocketError("ERR_FORBIDDEN", "the server refused the new token"),
+      );
+    if (code === "TOKEN_REVOKED")
+      return loggedOut("revoked", new AuthedSocketError("ERR_REVOKED", "the server revoked the session"));
+    if (code === "TOKEN_EXPIRED" || code === "TOKEN_INVALID" || code === "TOKEN_MISSING") {
+      present(s, token);
+      return onTokenRefused(s, true);
+    }
+    // A different subject or a server hiccup: a full handshake with the new token settles it.
+    reconnect(0);
   }
 
   function emitAuthenticated(via: "handshake" | "in-band", token: KeptToken | null): void {
@@ -448,41 +405,39 @@ export function createAuthedSocket<
 
   /** Arms the refresh timer for the held token, in steps of at most STEP_MS so a sleeping machine is noticed. */
   function armTimer(): void {
-    clearSlot("refresh");
+    refreshTimer?.();
+    refreshTimer = null;
     const token = keeper.current;
     if (!token || token.refreshAt === null || isOver() || state === "idle") return;
     // Past the refresh instant only an authenticated connection refreshes from the timer; a handshake refreshes
     // through the auth function, and a refresh in flight re-arms the timer when it lands.
     if (token.refreshAt <= clock.now() && state !== "authenticated") return;
-    const expected = Math.min(token.refreshAt - clock.now(), STEP_MS);
-    const armedAt = clock.now();
-    setSlot("refresh", expected, () => {
-      const late = clock.now() - armedAt - Math.max(expected, 0);
-      if (late > STEP_MS)
-        log.debug(`the refresh timer fired ${late} ms late (the device slept?); re-checking`);
-      check();
-    });
+    refreshTimer = timerAt(
+      time,
+      token.refreshAt,
+      (lateMs) => {
+        refreshTimer = null;
+        if (lateMs > STEP_MS)
+          log.debug(`the refresh timer fired ${lateMs} ms late (the device slept?); re-checking`);
+        check();
+      },
+      STEP_MS,
+    );
   }
 
-  /** Re-checks the token now: refresh if it is inside the margin or expired, otherwise re-arm the timer. */
+  /** Re-checks the token now: refresh if it is inside its window or expired, otherwise re-arm the timer. */
   function check(): void {
     if (isOver() || state === "idle") return;
     const status = keeper.status();
-    if ((status === "stale" || status === "expired") && state === "authenticated") {
-      refreshNow("expiring").catch(() => undefined);
-      return;
-    }
+    if ((status === "stale" || status === "expired") && state === "authenticated")
+      return void refreshNow("expiring").catch(noop);
     armTimer();
   }
 
   // ---- socket and protocol listeners ------------------------------------------------------------------------
 
-  function listen(
-    target: AnySocket | AnySocket["io"],
-    event: string,
-    handler: (...args: never[]) => void,
-  ): void {
-    const t = target as unknown as {
+  function listen(target: object, event: string, handler: (...args: never[]) => void): void {
+    const t = target as {
       on(e: string, h: (...args: never[]) => void): void;
       off(e: string, h: (...args: never[]) => void): void;
     };
@@ -491,15 +446,21 @@ export function createAuthedSocket<
   }
 
   listen(socket, "connect", () => {
-    if (isOver()) return;
-    recovering = false;
+    const s = scope;
+    if (!s || isOver()) return;
+    cancelReconnect();
+    s.open = true;
     setState("authenticated");
-    emitAuthenticated("handshake", sent);
-    setSlot("settle", SETTLE_MS, () => {
+    emitAuthenticated("handshake", s.presented);
+    const settle = timerAt(time, clock.now() + SETTLE_MS, () => {
       rejections = 0;
       retryAttempt = 0;
     });
+    s.own(settle);
     armTimer();
+    // A refresh that landed during the handshake: a server that cuts at expiry needs it before this token expires.
+    const held = keeper.current;
+    if (held && held !== s.presented && cutsAtExpiry && isUsable(held)) deliver(held);
   });
 
   listen(socket, "connect_error", (error: Error & { data?: unknown }) => {
@@ -509,26 +470,29 @@ export function createAuthedSocket<
       if (!socket.io.reconnection()) setState("idle");
       return;
     }
+    const s = scope;
     const refusal = classifyRefusal(error, isAuthError);
     log.debug(`handshake refused (${refusal}): ${error.message}`);
     if (refusal === "fatal")
       return loggedOut("forbidden", new AuthedSocketError("ERR_FORBIDDEN", error.message, { cause: error }));
-    if (refusal === "auth") return reauthenticate(true);
-    retryLater();
+    if (refusal === "auth") return onTokenRefused(s, true);
+    reconnect(backoffDelay({ attempt: ++retryAttempt, ...o.retry, random: Math.random() }));
   });
 
   listen(socket, "disconnect", (reason: string) => {
-    inBand = false;
-    rotating = null;
-    clearSlot("settle");
-    if (isOver() || recovering || stopping) return;
+    const s = scope;
+    // No scope: the client stopped the socket itself (its scope went first).
+    if (!s) return;
+    scope = null;
+    s.dispose();
+    if (isOver()) return;
     // The app disconnected the socket itself: not connected, not trying; connect() starts again.
     if (reason === "io client disconnect") return setState("idle");
     // Transport loss: the Manager reconnects, unless the app turned reconnection off.
     if (socket.active) return setState(socket.io.reconnection() ? "reconnecting" : "idle");
-    // The server dropped us without saying why in the protocol (a kick on expiry, a restart). socket.io-client
-    // will not reconnect by itself; the auth function refreshes first if the token is no longer usable.
-    retryLater();
+    // The server dropped us without a word in the protocol (a cut at expiry, a restart, a kick). socket.io-client
+    // will not reconnect by itself.
+    onTokenRefused(s, false);
   });
 
   listen(socket.io, "reconnect_attempt", () => {
@@ -540,11 +504,13 @@ export function createAuthedSocket<
   });
 
   listen(socket, ProtocolEvent.Ready, (payload: ReadyPayload) => {
-    inBand = payload !== null && typeof payload === "object" && payload.inBand === true;
+    const s = scope;
+    if (!s) return;
+    s.inBand = payload !== null && typeof payload === "object" && payload.inBand === true;
     // A refresh that landed between the handshake and this message could not go in band yet: hand it over now.
     const held = keeper.current;
-    if (inBand && state === "authenticated" && held && held !== sent && keeper.status(held) === "ok")
-      rotate(held);
+    if (s.inBand && state === "authenticated" && held && held !== s.presented && keeper.status(held) === "ok")
+      deliver(held);
   });
   listen(socket, ProtocolEvent.Expiring, () => {
     if (state !== "authenticated") return;
@@ -553,13 +519,13 @@ export function createAuthedSocket<
       // Already holding a newer token than the connection's: hand it over. Holding the connection's own token and
       // not yet at its refresh instant: a refresh now would bring no later expiry (a token just received, the
       // issuer answering the same), so the armed timer decides.
-      if (held !== sent) rotate(held);
+      if (held !== scope?.presented) deliver(held);
       return;
     }
-    refreshNow("server").catch(() => undefined);
+    refreshNow("server").catch(noop);
   });
   listen(socket, ProtocolEvent.Expired, () => {
-    if (!isOver()) reauthenticate(slots.has("settle"));
+    if (!isOver()) onTokenRefused(scope, true);
   });
   listen(socket, ProtocolEvent.Revoked, (payload: RevokedPayload) => {
     const reason = payload && typeof payload.reason === "string" ? payload.reason : "revoked";
@@ -567,7 +533,7 @@ export function createAuthedSocket<
   });
   if (o.authErrorEvent)
     listen(socket, o.authErrorEvent, () => {
-      if (!isOver()) reauthenticate(true);
+      if (!isOver() && scope) onTokenRefused(scope, true);
     });
 
   const environment =
@@ -596,17 +562,17 @@ export function createAuthedSocket<
   function teardown(): void {
     keeper.reset();
     crossTab?.reset();
-    rotating = null;
-    for (const name of [...slots.keys()]) clearSlot(name);
-    recovering = false;
-    inBand = false;
+    cancelReconnect();
+    refreshTimer?.();
+    refreshTimer = null;
     rejections = 0;
     retryAttempt = 0;
-    sent = null;
+    cutsAtExpiry = o.rotation === "reconnect";
+    lastPresented = null;
     sentTokens.length = 0;
     lastAuthenticated = null;
     (socket as { auth: unknown }).auth = {};
-    clearOutsideAuth();
+    if (tokenIn !== "auth") clearOutsideAuth(socket, tokenIn);
     discardBuffered(socket);
     stopSocket();
     discardQueued(socket);
@@ -640,51 +606,13 @@ export function createAuthedSocket<
     on: events.on,
     once: events.once,
     off: events.off,
-    waitFor(event, { timeoutMs = 30_000 } = {}) {
+    waitFor(event, { timeoutMs = WAIT_FOR_DEFAULT_MS } = {}) {
       if (state === "closed")
         return Promise.reject(new AuthedSocketError("ERR_CLOSED", "the client is closed"));
-      if (
-        event === "authenticated" &&
-        (state === "authenticated" || state === "refreshing") &&
-        lastAuthenticated
-      )
+      const authenticated = state === "authenticated" || state === "refreshing";
+      if (event === "authenticated" && authenticated && lastAuthenticated)
         return Promise.resolve(lastAuthenticated as AuthedSocketEvents[typeof event]);
-      return new Promise((resolve, reject) => {
-        const stops: (() => void)[] = [];
-        const done = () => {
-          for (const stop of stops) stop();
-          timers.clearTimeout(timer);
-        };
-        const timer = timers.setTimeout(() => {
-          done();
-          reject(new AuthedSocketError("ERR_WAIT_TIMEOUT", `no "${event}" within ${timeoutMs} ms`));
-        }, timeoutMs);
-        stops.push(
-          events.on(event, (payload) => {
-            done();
-            resolve(payload);
-          }),
-        );
-        if (event !== "logged_out")
-          stops.push(
-            events.on("logged_out", ({ reason }) => {
-              done();
-              reject(
-                new AuthedSocketError(
-                  "ERR_LOGGED_OUT",
-                  `logged out (${reason}) while waiting for "${event}"`,
-                ),
-              );
-            }),
-          );
-        stops.push(
-          events.on("state", ({ to }) => {
-            if (to !== "closed") return;
-            done();
-            reject(new AuthedSocketError("ERR_CLOSED", `closed while waiting for "${event}"`));
-          }),
-        );
-      });
+      return waitForEvent(events, timers, event, timeoutMs);
     },
     connect() {
       if (state === "closed") throw new AuthedSocketError("ERR_CLOSED", "connect() after close()");
@@ -719,31 +647,4 @@ export function createAuthedSocket<
   return client;
 }
 
-// ---- small helpers ------------------------------------------------------------------------------------------
-
-class TimeoutMarker extends Error {}
-
-/** Carries a refresh still running when the handshake's deadline passed: the client reconnects once it lands. */
-class ParkError extends Error {
-  constructor(readonly pending: Promise<unknown>) {
-    super("parked");
-  }
-}
-
-function deadline<T>(promise: Promise<T>, ms: number, timers: Timers): Promise<T> {
-  let timer: unknown;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = timers.setTimeout(() => reject(new TimeoutMarker()), ms);
-    }),
-  ]).finally(() => timers.clearTimeout(timer));
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof AuthedSocketError && error.code === "ERR_ABORTED";
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+function noop(): void {}

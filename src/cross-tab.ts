@@ -1,5 +1,9 @@
 import type { TokenResult } from "./expiry.js";
-import type { RefreshContext } from "./options.js";
+
+/** What a wrapped refresh receives: the client's RefreshContext (only its signal matters here). */
+interface RefreshCall {
+  signal: AbortSignal;
+}
 
 /**
  * Several tabs of one origin, one refresh. Without coordination every tab refreshes on its own; with rotating
@@ -62,9 +66,9 @@ interface ChannelLike {
 
 export interface CrossTab {
   /** Wraps a refresh so that one tab at a time refreshes and the others adopt its result. */
-  wrap(
-    refresh: (context: RefreshContext) => TokenResult | Promise<TokenResult>,
-  ): (context: RefreshContext) => Promise<TokenResult>;
+  wrap<C extends RefreshCall>(
+    refresh: (context: C) => TokenResult | Promise<TokenResult>,
+  ): (context: C) => Promise<TokenResult>;
   /** Asks the other tabs for their newest token (after a resume: a frozen tab misses messages). */
   sync(): void;
   /** Forgets what this tab held and saw (logout): a later session starts from nothing. */
@@ -78,6 +82,74 @@ export interface CrossTabEnvironment {
   now(): number;
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+}
+
+/** What the client gives a cross-tab plugin when it is created. @internal */
+export interface CrossTabHost {
+  url: string;
+  refreshTimeoutMs: number;
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  /** A newer token another tab published: the client hands it to the connection as if it had refreshed. */
+  adopt(result: { token: string; expiresIn?: number }): void;
+  /** Whether a token posted on the channel may be adopted at all (unexpired, same subject). */
+  accept(result: { token: string; expiresIn?: number }): boolean;
+}
+
+/** The value of the `crossTab` option, made by {@link crossTab}. */
+export interface CrossTabPlugin {
+  /** @internal Called once by the client; null where Web Locks or BroadcastChannel are missing. */
+  attach(host: CrossTabHost): CrossTab | null;
+}
+
+/**
+ * Makes tabs of one origin share refreshes (pass it as the `crossTab` option): exactly one tab calls `refresh` when
+ * the token is about to expire and the others adopt its result. A separate import, so bundles without it do not
+ * carry it.
+ *
+ * @example
+ * ```ts
+ * import { createAuthedSocket, crossTab } from "authed-socket";
+ * const client = createAuthedSocket(url, { refresh, crossTab: crossTab() });
+ * ```
+ */
+export function crossTab(options: CrossTabOptions = {}): CrossTabPlugin {
+  if (options === null || typeof options !== "object")
+    throw new TypeError(`authed-socket: crossTab(options) takes an object (got ${kind(options)})`);
+  const { name, lockTimeoutMs, handoffMs } = options;
+  if (name !== undefined && (typeof name !== "string" || name === ""))
+    throw new TypeError(
+      `authed-socket: crossTab option "name" must be a non-empty string (got ${kind(name)})`,
+    );
+  const positive = (key: string, value: unknown, min: number) => {
+    if (value !== undefined && !(typeof value === "number" && value >= min && !Number.isNaN(value)))
+      throw new TypeError(
+        `authed-socket: crossTab option "${key}" must be a number ≥ ${min} (got ${typeof value === "number" ? value : kind(value)})`,
+      );
+  };
+  positive("lockTimeoutMs", lockTimeoutMs, 1);
+  positive("handoffMs", handoffMs, 0);
+  return {
+    attach(host) {
+      const env = browserCrossTabEnvironment(host.now, host.setTimeout, host.clearTimeout);
+      if (!env) return null;
+      return createCrossTab(
+        env,
+        {
+          name: name ?? `authed-socket:${host.url}`,
+          lockTimeoutMs: lockTimeoutMs ?? host.refreshTimeoutMs / 2,
+          handoffMs: handoffMs ?? 50,
+        },
+        host.adopt,
+        host.accept,
+      );
+    },
+  };
+}
+
+function kind(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
 }
 
 /** The browser's Web Locks and BroadcastChannel, or null where either is missing (Node, React Native, old browsers). */

@@ -110,18 +110,20 @@ export const IAT_RESOLUTION_MS = 1000;
  * Estimates `skew = local clock − issuer clock` so that it errs early, never late: the expiry on the local clock is
  * `exp + skew`, so an estimate above the real skew would keep an expired token.
  *
- * Every token with `iat` proves `skew ≤ now − iat` (it cannot have been issued after the issuer's "now"); a stored
- * token issued "in the future" thus proves the clock behind. A fresh token also pins the skew from below, to within
- * `iat`'s lost fraction (up to 1 s) plus the round trip, so its sample is `now − iat − 1 s − roundTrip`, a value at or
- * below the real skew; a bound is used as it is. For a token shorter than two seconds the `iat` slack is capped at half
- * its lifetime: assuming the whole second lost would judge a 1-s token expired on arrival, while the server, reading
- * the same whole seconds, accepts it. The estimate is the minimum of a short window (a provider may hand back a cached token whose
- * old `iat` reads as extra skew); without a fresh sample in the window the estimate is capped at 0, since an upper
- * bound alone cannot prove the clock ahead. The window (rather than an all-time minimum) heals after the device clock
+ * Every token with `iat` bounds the skew from above: `skew ≤ now − iat` (it cannot have been issued after the
+ * issuer's "now"); a stored token issued "in the future" thus proves the clock behind. A fresh token also bounds it
+ * from below, to within `iat`'s lost fraction (up to 1 s) plus the round trip: `skew ≥ now − iat − 1 s − roundTrip`.
+ * The estimate is the highest lower bound of a short window that is consistent with every upper bound in it (a
+ * provider may hand back a cached token: its old `iat` makes a lower bound above the others' upper bounds, and it is
+ * dropped), so it is never above the real skew and it tightens as tokens issued at different fractions of a second
+ * arrive — for 2-s tokens that difference is half their life. Without a fresh sample the estimate is capped at 0,
+ * since an upper bound alone cannot prove the clock ahead. For a token shorter than two seconds the `iat` slack is
+ * capped at half its lifetime: assuming the whole second lost would judge a 1-s token expired on arrival, while the
+ * server, reading the same whole seconds, accepts it. The window (rather than all time) heals after the device clock
  * is corrected.
  */
 export class SkewEstimator {
-  private readonly samples: Array<{ value: number; fresh: boolean }> = [];
+  private readonly samples: Array<{ upper: number; lower: number | null }> = [];
   private marker: number | undefined;
   constructor(private readonly size = 3) {}
 
@@ -137,14 +139,13 @@ export class SkewEstimator {
         this.samples.length = 0;
       this.marker = marker;
     }
-    const fresh = roundTripMs !== null;
-    // A bound is exact as it is; a fresh sample is moved below the real skew by what it cannot see.
     const iatSlack =
       lifetimeMs !== undefined && lifetimeMs > 0
         ? Math.min(IAT_RESOLUTION_MS, lifetimeMs / 2)
         : IAT_RESOLUTION_MS;
-    const slack = fresh ? iatSlack + Math.max(0, roundTripMs) : 0;
-    this.samples.push({ value: observedMs - slack, fresh });
+    // A fresh token's lower bound sits below the real skew by what the observation cannot see.
+    const lower = roundTripMs === null ? null : observedMs - iatSlack - Math.max(0, roundTripMs);
+    this.samples.push({ upper: observedMs, lower });
     if (this.samples.length > this.size) this.samples.shift();
   }
 
@@ -155,8 +156,10 @@ export class SkewEstimator {
    */
   get skewMs(): number {
     if (this.samples.length === 0) return 0;
-    let skew = Math.min(...this.samples.map((sample) => sample.value));
-    if (!this.samples.some((sample) => sample.fresh)) skew = Math.min(skew, 0);
+    const upper = Math.min(...this.samples.map((sample) => sample.upper));
+    let skew = Number.NEGATIVE_INFINITY;
+    for (const { lower } of this.samples) if (lower !== null && lower <= upper && lower > skew) skew = lower;
+    if (skew === Number.NEGATIVE_INFINITY) skew = Math.min(upper, 0);
     return skew > 0 && skew < SKEW_DEADBAND_MS ? 0 : skew;
   }
 }

@@ -1,6 +1,8 @@
 export type { AuthedSocket, DefaultEventsMap, EventsMap } from "./client.js";
 export { createAuthedSocket } from "./client.js";
 export type { Clock, TimerHandle, Timers } from "./clock.js";
+export type { CrossTabOptions, CrossTabPlugin } from "./cross-tab.js";
+export { crossTab } from "./cross-tab.js";
 export type { AppStateLike, Environment } from "./environment.js";
 export { browserEnvironment, reactNativeEnvironment } from "./environment.js";
 export type { AnyAuthedSocketError, AuthedSocketErrorCode } from "./errors.js";

@@ -1,7 +1,7 @@
 import type { ManagerOptions, Socket, SocketOptions } from "socket.io-client";
 import type { Clock, Timers } from "./clock.js";
 import { systemClock, systemTimers } from "./clock.js";
-import type { CrossTabOptions } from "./cross-tab.js";
+import type { CrossTabPlugin } from "./cross-tab.js";
 import type { Environment } from "./environment.js";
 import type { AuthedSocketListeners, RefreshReason } from "./events.js";
 import type { TokenResult } from "./expiry.js";
@@ -134,7 +134,9 @@ export interface AuthedSocketOptions {
   /**
    * How a proactive refresh reaches a connected server: `"auto"` rotates on the live connection when the server
    * speaks the in-band protocol (`authed-socket/server`), and otherwise keeps the connection and uses the new token
-   * at the next handshake; `"reconnect"` always re-handshakes with the new token.
+   * at the next handshake — until the server shows that it cuts connections at the token's expiry; from then on each
+   * refresh re-handshakes before the connection's token expires. `"reconnect"` says so from the start: every
+   * refresh re-handshakes, at a moment when no ack is pending (emits made meanwhile are buffered and delivered).
    * @default "auto"
    */
   rotation?: "auto" | "reconnect";
@@ -143,10 +145,11 @@ export interface AuthedSocketOptions {
    * Browser tabs of one origin share refreshes: exactly one tab calls `refresh` when the token is about to expire
    * and the others adopt its result (Web Locks + BroadcastChannel). Needed with rotating refresh tokens and reuse
    * detection, where two tabs refreshing with the same refresh token end the session. A no-op where Web Locks or
-   * BroadcastChannel are missing (Node, React Native).
-   * @default false
+   * BroadcastChannel are missing (Node, React Native). Pass `crossTab()` (or `crossTab({ name, … })`), imported from
+   * "authed-socket": apps that do not use it do not carry it in their bundle.
+   * @default undefined (each tab refreshes on its own)
    */
-  crossTab?: boolean | CrossTabOptions;
+  crossTab?: CrossTabPlugin | false;
 
   /**
    * Signals that the app came back (tab visible, network online, React Native AppState active): the client then
@@ -205,7 +208,7 @@ export interface NormalizedOptions {
   authErrorEvent: string | null;
   rotation: "auto" | "reconnect";
   environment: Environment | "auto" | "none";
-  crossTab: Required<CrossTabOptions> | null;
+  crossTab: CrossTabPlugin | null;
   logger: Logger;
   debug: boolean;
   on: AuthedSocketListeners;
@@ -416,7 +419,7 @@ const verboseConsoleLogger: Logger = {
  * Validates options at creation and applies every default in one place. A wrong option throws a TypeError that
  * names it, so a typo fails at startup rather than an hour into a session.
  */
-export function normalizeOptions(input: unknown, url = ""): NormalizedOptions {
+export function normalizeOptions(input: unknown, _url = ""): NormalizedOptions {
   const o = obj<AuthedSocketOptions>("options", input);
   const retry = obj<RetryOptions>("retry", o.retry);
   const margin = o.refreshMarginMs;
@@ -449,16 +452,15 @@ export function normalizeOptions(input: unknown, url = ""): NormalizedOptions {
   if (authErrorEvent !== null && (typeof authErrorEvent !== "string" || authErrorEvent === ""))
     fail("authErrorEvent", "a non-empty string or null", authErrorEvent);
   const refreshTimeoutMs = num("refreshTimeoutMs", o.refreshTimeoutMs, 10_000, 1);
-  let crossTab: Required<CrossTabOptions> | null = null;
+  let crossTab: CrossTabPlugin | null = null;
   if (o.crossTab !== undefined && o.crossTab !== false) {
-    const c = o.crossTab === true ? {} : obj<CrossTabOptions>("crossTab", o.crossTab);
-    if (c.name !== undefined && (typeof c.name !== "string" || c.name === ""))
-      fail("crossTab.name", "a non-empty string", c.name);
-    crossTab = {
-      name: c.name ?? `authed-socket:${url}`,
-      lockTimeoutMs: num("crossTab.lockTimeoutMs", c.lockTimeoutMs, refreshTimeoutMs / 2, 1),
-      handoffMs: num("crossTab.handoffMs", c.handoffMs, 50, 0),
-    };
+    const plugin = o.crossTab as Partial<CrossTabPlugin> | true | null;
+    if (plugin === null || typeof plugin !== "object" || typeof plugin.attach !== "function")
+      throw new TypeError(
+        'authed-socket: option "crossTab" takes crossTab() imported from "authed-socket" ' +
+          "(crossTab: crossTab() or crossTab({ name })), so bundles without it do not carry it",
+      );
+    crossTab = plugin as CrossTabPlugin;
   }
   return {
     getToken: fn("getToken", o.getToken, () => null),

@@ -57,6 +57,19 @@ export function discardQueued(socket: object): void {
   }
 }
 
+/**
+ * How many emits sent on the live connection still wait for their ack. Acks of emits still in `sendBuffer` (not yet
+ * on the wire) do not count: they survive a reconnect, while socket.io fails the others when the connection ends.
+ */
+export function awaitingAcks(socket: object): number {
+  const s = socket as Internals;
+  if (!s.acks) return 0;
+  let count = 0;
+  for (const id of Object.keys(s.acks))
+    if (!s.sendBuffer?.some((packet) => String(packet.id) === id)) count++;
+  return count;
+}
+
 interface ManagerInternals {
   engine?: {
     opts?: { extraHeaders?: Record<string, string>; query?: Record<string, string> };

@@ -10,7 +10,7 @@
  *
  * In your own app, import from "authed-socket" instead of the source path.
  */
-import { type AuthedSocket, createAuthedSocket, UnauthorizedError } from "../../src/index.js";
+import { type AuthedSocket, createAuthedSocket, crossTab, UnauthorizedError } from "../../src/index.js";
 
 interface ServerToClient {
   chat: (message: { from: string; text: string }) => void;
@@ -105,7 +105,7 @@ function start(user: string): void {
       localStorage.setItem(REFRESH_KEY, body.refreshToken);
       return { token: body.accessToken, expiresIn: body.expiresIn * 1000 };
     },
-    crossTab: true,
+    crossTab: crossTab(),
     socket: { transports: ["websocket"] },
     logger: { warn: (m) => log("warning", m), error: (m) => log("error", m) },
   });

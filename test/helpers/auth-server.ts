@@ -1,4 +1,4 @@
-import { errors, jwtVerify } from "jose";
+import { decodeJwt, errors, jwtVerify } from "jose";
 import type { Socket as ServerSocket } from "socket.io";
 import { TEST_SECRET } from "./jwt.js";
 import { startServer, type TestServer } from "./server.js";
@@ -28,17 +28,35 @@ export interface AuthServerOptions {
   refuseAll?: boolean;
   /** Refuse with FORBIDDEN (code style) / "Forbidden" + data.code. */
   forbid?: boolean;
+  /**
+   * Enforce expiry without the companion, as Flask-SocketIO apps and many Node servers do: at the handshake token's
+   * `exp`, emit `auth_error { code: "TOKEN_EXPIRED" }` and disconnect the socket.
+   */
+  cutAtExpiry?: boolean;
+}
+
+/** A connection the server cut because its handshake token expired. */
+export interface Kick {
+  at: number;
+  /** How long the connection had lived. */
+  livedMs: number;
 }
 
 /**
  * A socket.io server with a hand-written JWT middleware, like the ones people write without the companion. It
  * records every handshake so tests can assert what reached the server.
  */
-export async function startAuthServer(
-  options: AuthServerOptions = {},
-): Promise<TestServer & { handshakes: Handshake[]; accepted: () => Handshake[]; sockets: ServerSocket[] }> {
+export async function startAuthServer(options: AuthServerOptions = {}): Promise<
+  TestServer & {
+    handshakes: Handshake[];
+    accepted: () => Handshake[];
+    sockets: ServerSocket[];
+    kicks: Kick[];
+  }
+> {
   const server = await startServer();
   const handshakes: Handshake[] = [];
+  const kicks: Kick[] = [];
   const sockets: ServerSocket[] = [];
   const style = options.style ?? "message";
 
@@ -67,7 +85,9 @@ export async function startAuthServer(
       return next(err);
     }
     if (verdict === "accepted" || style === "accept-then-complain") {
-      (socket.data as { verdict?: string }).verdict = verdict;
+      (socket.data as { verdict?: string; exp?: number }).verdict = verdict;
+      const exp = verdict === "accepted" && typeof token === "string" ? decodeJwt(token).exp : undefined;
+      if (exp !== undefined) (socket.data as { exp?: number }).exp = exp;
       return next();
     }
     const err = new Error(
@@ -85,6 +105,19 @@ export async function startAuthServer(
 
   server.io.on("connection", (socket) => {
     sockets.push(socket);
+    const exp = (socket.data as { exp?: number }).exp;
+    if (options.cutAtExpiry && exp !== undefined) {
+      const openedAt = Date.now();
+      const cut = setTimeout(
+        () => {
+          kicks.push({ at: Date.now(), livedMs: Date.now() - openedAt });
+          socket.emit("auth_error", { code: "TOKEN_EXPIRED", message: "token expired" });
+          socket.disconnect(true);
+        },
+        Math.max(0, exp * 1000 - Date.now()),
+      );
+      socket.on("disconnect", () => clearTimeout(cut));
+    }
     socket.on("echo", (value: unknown, ack?: (v: unknown) => void) => {
       if (typeof ack === "function") ack(value);
     });
@@ -100,6 +133,7 @@ export async function startAuthServer(
     ...server,
     handshakes,
     sockets,
+    kicks,
     accepted: () => handshakes.filter((h) => h.verdict === "accepted"),
   };
 }

@@ -85,7 +85,8 @@ it("1-second tokens over 20 rotations: no disconnect, no refused handshake, ever
   expect(events.filter((e) => e.via === "handshake")).toHaveLength(1);
   expect(failures).toEqual([]);
   expect(acked).toBe(sent);
-  expect(sent).toBeGreaterThan(100);
+  // Emits ran across the whole run (1-s tokens, whole-second claims: 20 rotations take 4–6 s).
+  expect(sent).toBeGreaterThan(60);
 }, 60_000);
 
 it("revocation: logged_out(revoked) and no further handshake from that client", async () => {

@@ -4,7 +4,7 @@
  */
 import { afterEach, expect, it, vi } from "vitest";
 import { IAT_RESOLUTION_MS } from "../../src/expiry.js";
-import { type AuthedSocket, createAuthedSocket, type RefreshContext } from "../../src/index.js";
+import { type AuthedSocket, createAuthedSocket, crossTab, type RefreshContext } from "../../src/index.js";
 import { fakeLocks } from "../helpers/fake-locks.js";
 import { FakeSocket, fakeJwt, newWorld } from "../helpers/fake-socket.js";
 import { waitUntil } from "../helpers/wait.js";
@@ -47,7 +47,7 @@ it("a tab that waited for the lock while another tab refreshed keeps its margin 
       refreshMarginMs: 5000,
       jitter: 0,
       refreshTimeoutMs: 7000,
-      crossTab: { name, handoffMs: 50 },
+      crossTab: crossTab({ name, handoffMs: 50 }),
       environment: "none",
       logger: null,
       ...(timers ? { timers } : {}),
@@ -102,7 +102,7 @@ it("a refresh abandoned by logout() while waiting for another tab's lock never c
       const n = Math.floor(Date.now() / 1000);
       return fakeJwt(n, n + 600);
     },
-    crossTab: { name, lockTimeoutMs: 5000, handoffMs: 0 },
+    crossTab: crossTab({ name, lockTimeoutMs: 5000, handoffMs: 0 }),
     environment: "none",
     logger: null,
     io: () => new FakeSocket(world()) as never,
@@ -131,7 +131,7 @@ it("adopting another tab's older token (a sync reply after a freeze) does not sh
     refresh: () => {
       throw new Error("not expected");
     },
-    crossTab: { name },
+    crossTab: crossTab({ name }),
     environment: "none",
     logger: null,
     io: () => new FakeSocket(world()) as never,
@@ -168,7 +168,7 @@ async function tabWithInjector() {
     refresh: () => {
       throw new Error("not expected");
     },
-    crossTab: { name },
+    crossTab: crossTab({ name }),
     environment: "none",
     logger: null,
     io: () => new FakeSocket(world()) as never,

@@ -5,6 +5,7 @@
 import { io } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import {
+  awaitingAcks,
   connectAuth,
   discardBuffered,
   discardQueued,
@@ -16,6 +17,9 @@ type Internal = {
   emitEvent(args: unknown[]): void;
   _sendConnectPacket(data: object): void;
   packet(packet: { type: number; data?: unknown }): void;
+  onpacket(packet: { type: number; nsp: string; id?: number; data?: unknown }): void;
+  connected: boolean;
+  nsp: string;
   _pid?: string;
   _lastOffset?: string;
   sendBuffer: unknown[];
@@ -64,6 +68,23 @@ describe("socket.io-client internals", () => {
     expect(r._queue).toHaveLength(0);
     s.close();
     r.close();
+  });
+});
+
+describe("acks awaited on the wire", () => {
+  it("an emit sent on the connection counts until its ack arrives; one still in sendBuffer does not", () => {
+    const s = socket();
+    s.timeout(10_000).emit("buffered", () => undefined);
+    expect(awaitingAcks(s)).toBe(0); // not connected: it waits in sendBuffer and survives a reconnect
+    s.packet = () => undefined; // no transport: packets go nowhere
+    s.onconnect("id-1");
+    expect(s.sendBuffer).toHaveLength(0);
+    expect(awaitingAcks(s)).toBe(1); // flushed on connect: now on the wire
+    s.timeout(10_000).emit("sent", () => undefined);
+    expect(awaitingAcks(s)).toBe(2);
+    s.onpacket({ type: 3, nsp: s.nsp, id: 0, data: [] }); // ACK of the first
+    expect(awaitingAcks(s)).toBe(1);
+    s.close();
   });
 });
 

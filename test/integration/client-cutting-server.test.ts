@@ -1,0 +1,178 @@
+/**
+ * Servers that enforce expiry without the companion: a docs-style `io.use` JWT check plus a timer that, at the
+ * handshake token's `exp`, emits `auth_error { code: "TOKEN_EXPIRED" }` and disconnects (what Flask-SocketIO apps and
+ * many Node servers do). Real socket.io server on 127.0.0.1, real HS256 tokens.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { type AuthedSocket, createAuthedSocket } from "../../src/index.js";
+import { startAuthServer } from "../helpers/auth-server.js";
+import { signToken } from "../helpers/jwt.js";
+import { waitUntil } from "../helpers/wait.js";
+
+const clients: AuthedSocket[] = [];
+const servers: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  for (const s of servers.splice(0)) await s.close();
+});
+
+async function cuttingServer(options: Parameters<typeof startAuthServer>[0] = {}) {
+  const s = await startAuthServer({ cutAtExpiry: true, ...options });
+  servers.push(s);
+  return s;
+}
+
+/** Sends `timeout(2000).emitWithAck("echo")` every 50 ms until stopped; counts what came back. */
+function ackLoop(client: AuthedSocket) {
+  let sent = 0;
+  let acked = 0;
+  const lost: string[] = [];
+  const pending = new Set<Promise<void>>();
+  const timer = setInterval(() => {
+    const n = ++sent;
+    const p = client.socket
+      .timeout(2000)
+      .emitWithAck("echo", n)
+      .then(
+        (value) => {
+          if (value === n) acked++;
+          else lost.push(`#${n}: wrong value ${String(value)}`);
+        },
+        (error: Error) => void lost.push(`#${n}: ${error.message}`),
+      )
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  }, 50);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all([...pending]);
+      return { sent, acked, lost };
+    },
+  };
+}
+
+describe("a server that cuts connections at the token's expiry", () => {
+  it("2-s tokens over 5 lifetimes, an acked emit every 50 ms: no ack lost, never logged out, each token refreshed once", async () => {
+    const s = await cuttingServer();
+    let refreshes = 0;
+    const reasons: string[] = [];
+    const loggedOut: string[] = [];
+    const disconnectedFor: number[] = [];
+    const client = createAuthedSocket(s.url, {
+      refresh: async ({ reason }) => {
+        refreshes++;
+        reasons.push(reason);
+        return signToken({ ttlSec: 2 });
+      },
+      logger: null,
+      on: { logged_out: ({ reason }) => loggedOut.push(reason) },
+    });
+    clients.push(client);
+    let downAt = 0;
+    client.socket.on("disconnect", () => (downAt = Date.now()));
+    client.socket.on("connect", () => downAt && disconnectedFor.push(Date.now() - downAt));
+    await client.waitFor("authenticated", { timeoutMs: 5000 });
+    const loop = ackLoop(client);
+    // Whole-second iat/exp: a "2-s" token lives 1–2 s and is refreshed in its window, so ten refreshes span about
+    // five nominal lifetimes.
+    await waitUntil(() => refreshes >= 11, { timeoutMs: 20_000, what: "ten more refreshes" });
+    const acks = await loop.stop();
+    expect({
+      lost: acks.lost,
+      loggedOut,
+      // The first kick teaches the client that this server cuts at expiry; after it, it re-handshakes in time.
+      kicks: s.kicks.length <= 1,
+      // One refresh per token: the first, then only proactive ones — never a second, forced refresh after a kick
+      // (before: "rejected" refreshes of a token the client had already replaced, and a logout).
+      reasons: [...new Set(reasons)],
+      everyAckBack: acks.acked === acks.sent,
+      refusedHandshakes: s.handshakes.filter((h) => h.verdict !== "accepted").length,
+    }).toEqual({
+      lost: [],
+      loggedOut: [],
+      kicks: true,
+      reasons: ["missing", "expiring"],
+      everyAckBack: true,
+      refusedHandshakes: 0,
+    });
+    // Disconnected time per re-handshake: socket.io buffers emits made meanwhile and the drain keeps acks whole.
+    expect(Math.max(...disconnectedFor)).toBeLessThan(250);
+  }, 30_000);
+
+  it("kicked at expiry while holding a newer token: reconnects at once with it, without another refresh", async () => {
+    const s = await cuttingServer();
+    const reasons: string[] = [];
+    const issued: string[] = [];
+    const client = createAuthedSocket(s.url, {
+      refresh: async ({ reason }) => {
+        reasons.push(reason);
+        const token = await signToken({ ttlSec: 3 });
+        issued.push(token);
+        return token;
+      },
+      logger: null,
+    });
+    clients.push(client);
+    await client.waitFor("authenticated", { timeoutMs: 5000 });
+    // The proactive refresh lands while the live connection keeps the first token (no in-band protocol here).
+    await waitUntil(() => issued.length >= 2, { timeoutMs: 5000, what: "the proactive refresh" });
+    await waitUntil(() => s.kicks.length === 1, { timeoutMs: 5000, what: "the kick at expiry" });
+    const kickedAt = s.kicks[0]?.at as number;
+    const heldAtKick = issued.at(-1);
+    await waitUntil(() => s.accepted().some((h) => h.at >= kickedAt), {
+      timeoutMs: 2000,
+      what: "the reconnect",
+    });
+    const next = s.accepted().find((h) => h.at >= kickedAt);
+    expect({
+      // The token presented after the kick is the one already held at the kick: no refresh in between.
+      presentedTheHeldToken: next?.token === heldAtKick,
+      reconnectDelayUnder250ms: (next?.at as number) - kickedAt < 250,
+      forcedRefreshes: reasons.filter((r) => r === "rejected").length,
+    }).toEqual({ presentedTheHeldToken: true, reconnectDelayUnder250ms: true, forcedRefreshes: 0 });
+  });
+
+  it("the app can say so up front (rotation: 'reconnect'): no kick at all, every refresh re-handshakes before expiry", async () => {
+    const s = await cuttingServer();
+    let refreshes = 0;
+    const client = createAuthedSocket(s.url, {
+      refresh: async () => {
+        refreshes++;
+        return signToken({ ttlSec: 2 });
+      },
+      rotation: "reconnect",
+      logger: null,
+    });
+    clients.push(client);
+    await client.waitFor("authenticated", { timeoutMs: 5000 });
+    await waitUntil(() => refreshes >= 4, { timeoutMs: 15_000, what: "three proactive refreshes" });
+    await waitUntil(() => s.accepted().length >= 4 && client.state === "authenticated", {
+      timeoutMs: 3000,
+      what: "their re-handshakes",
+    });
+    expect({ kicks: s.kicks.length, state: client.state }).toEqual({ kicks: 0, state: "authenticated" });
+  });
+});
+
+describe("a server that does not enforce expiry", () => {
+  it("a proactive refresh causes no re-handshake: the connection stays as it is", async () => {
+    const s = await startAuthServer();
+    servers.push(s);
+    let refreshes = 0;
+    const client = createAuthedSocket(s.url, {
+      refresh: async () => {
+        refreshes++;
+        return signToken({ ttlSec: 3 });
+      },
+      logger: null,
+    });
+    clients.push(client);
+    await client.waitFor("authenticated", { timeoutMs: 5000 });
+    await waitUntil(() => refreshes >= 3, { timeoutMs: 10_000, what: "two proactive refreshes" });
+    expect({ handshakes: s.handshakes.length, connected: client.socket.connected }).toEqual({
+      handshakes: 1,
+      connected: true,
+    });
+  });
+});
