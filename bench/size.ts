@@ -1,9 +1,10 @@
 // Measures what the client costs in a browser bundle, minified and gzipped with socket.io-client left external (our
 // code + jwt-decode + mitt): the typical import (`createAuthedSocket` alone) and the whole entry, next to
-// socket.io-client itself bundled the same way in the same run. Prints JSON when run directly.
+// socket.io-client itself bundled the same way in the same run. Also authed-socket/react (react external too), with
+// and without the client it imports. Prints JSON when run directly.
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 
 /** The size gate in test/package fails above this (bytes, min+gz, createAuthedSocket alone). */
 export const BUDGET_GZIP_BYTES = 9500;
@@ -16,7 +17,12 @@ export interface Measured {
   gzipBytes: number;
 }
 
-async function measure(name: string, contents: string, external: string[]): Promise<Measured> {
+async function measure(
+  name: string,
+  contents: string,
+  external: string[],
+  plugins: Plugin[] = [],
+): Promise<Measured> {
   const result = await build({
     stdin: { contents, resolveDir: root, loader: "ts" },
     bundle: true,
@@ -26,6 +32,7 @@ async function measure(name: string, contents: string, external: string[]): Prom
     target: "es2020",
     write: false,
     external,
+    plugins,
     logLevel: "silent",
   });
   const code = result.outputFiles[0]?.contents ?? new Uint8Array();
@@ -43,6 +50,25 @@ export async function sizes() {
     'export * from "./src/index.ts";',
     ["socket.io-client"],
   );
+  const react = await measure(
+    "authed-socket/react with the client it uses (react, socket.io-client external)",
+    'export * from "./src/react/index.ts";',
+    ["socket.io-client", "react", "react-dom"],
+  );
+  // As published, the react entry imports the client from "authed-socket": this is what it adds on top of it.
+  const reactAlone = await measure(
+    "authed-socket/react alone, as shipped (authed-socket, react, socket.io-client external)",
+    'export * from "./src/react/index.ts";',
+    ["socket.io-client", "react", "react-dom"],
+    [
+      {
+        name: "client-as-package",
+        setup(b) {
+          b.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: "authed-socket", external: true }));
+        },
+      },
+    ],
+  );
   const baseline = await measure(
     "socket.io-client (io only, bundled)",
     'export { io } from "socket.io-client";',
@@ -51,6 +77,8 @@ export async function sizes() {
   return {
     client,
     entry,
+    react,
+    reactAlone,
     baseline,
     budgetGzipBytes: BUDGET_GZIP_BYTES,
     withinBudget: client.gzipBytes <= BUDGET_GZIP_BYTES,
