@@ -173,7 +173,7 @@ function Chat({ user, onEnd }: { user: string; onEnd: (reason: string) => void }
   useLifecycleEvent("refreshed", () => bump("refreshes"));
   useLifecycleEvent("refresh_failed", ({ error }) => log(`refresh failed: ${error.message}`));
   useLifecycleEvent("logged_out", ({ reason }) => onEnd(reason));
-  useSocketEvent<ServerToClient, "disconnect">("disconnect", (reason) => {
+  useSocketEvent("disconnect", (reason) => {
     bump("disconnects");
     log(`disconnect: ${reason}`);
   });

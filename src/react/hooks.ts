@@ -95,13 +95,6 @@ export function useAuthState(): AuthState {
   return useSyncExternalStore(store.subscribe, store.snapshot, store.snapshot);
 }
 
-/** socket.io's own events (`connect`, `disconnect`, `connect_error`) and the app's, with their listener types. */
-type ListenerOf<ListenEvents extends EventsMap, K> = K extends keyof SocketReservedEvents
-  ? SocketReservedEvents[K]
-  : K extends keyof ListenEvents
-    ? ListenEvents[K]
-    : never;
-
 type Handler = (...args: never[]) => void;
 
 /**
@@ -121,19 +114,26 @@ function useLatest<H extends Handler>(handler: H): H {
  * on every render: the listener stays subscribed once and calls the latest handler. It resubscribes only when the
  * event name or the client changes, and an event is never delivered twice (StrictMode included).
  *
- * Name the event map to type the handler: `useSocketEvent<ServerToClient, "message">("message", (text, from) => …)`.
+ * socket.io's own `connect`, `disconnect` and `connect_error` are typed as they are; for the app's events name the
+ * event map: `useSocketEvent<ServerToClient, "message">("message", (text, from) => …)`.
  *
  * @example
  * ```tsx
  * useSocketEvent<ServerToClient, "message">("message", (text, from) => setLines((l) => [...l, `${from}: ${text}`]));
+ * useSocketEvent("disconnect", (reason) => console.log(reason));
  * ```
  */
+export function useSocketEvent<K extends keyof SocketReservedEvents>(
+  event: K,
+  handler: SocketReservedEvents[K],
+): void;
 export function useSocketEvent<
   ListenEvents extends EventsMap = DefaultEventsMap,
-  K extends (keyof ListenEvents | keyof SocketReservedEvents) & string = keyof ListenEvents & string,
->(event: K, handler: ListenerOf<ListenEvents, K>): void {
+  K extends keyof ListenEvents & string = keyof ListenEvents & string,
+>(event: K, handler: ListenEvents[K]): void;
+export function useSocketEvent(event: string, handler: Handler): void {
   const client = useClient("useSocketEvent");
-  const listener = useLatest(handler as Handler);
+  const listener = useLatest(handler);
   useCommitEffect(() => {
     if (!client) return;
     const socket = client.socket as unknown as {
