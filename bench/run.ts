@@ -1,5 +1,6 @@
 // `npm run bench [name]`: runs the benchmarks in one process and prints one JSON document. Each bench measures its
 // baseline (raw socket.io-client) in the same run, so figures compare on whatever machine runs them.
+import { cutting } from "./cutting.js";
 import { handshake } from "./handshake.js";
 import { memory } from "./memory.js";
 import { rotation } from "./rotation.js";
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   handshake: () => handshake(),
   spread: async () => spread(),
   memory: () => memory(),
+  cutting: () => cutting(undefined, process.argv.slice(3)),
 };
 const only = process.argv[2];
 if (only && !(only in benches)) {
