@@ -132,7 +132,7 @@ export function createShapeErrorCounter(limit = SHAPE_ERRORS_BEFORE_GIVING_UP) {
       if (inARow < limit) return undefined;
       return new RefreshError(
         "ERR_INVALID_TOKEN",
-        `${outcome.error.message} — ${inARow} times in a row, so this is a programming error, not a passing failure: giving up`,
+        `${outcome.error.message} (${inARow} times in a row: a programming error, not a passing failure)`,
         { cause: outcome.error },
       );
     },
@@ -294,6 +294,7 @@ export function describeRefusal(error: SocketError): string {
 }
 
 function seconds(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;
   return `${s >= 10 ? Math.round(s) : Math.round(s * 10) / 10} s`;
 }
@@ -301,18 +302,18 @@ function seconds(ms: number): string {
 /** What to check for each way a session can end; shown once, with the warning. */
 const HINTS: Record<Exclude<LoggedOutReason, "logout">, string> = {
   auth_rejected:
-    "the server refuses every new token: check that it verifies with the issuer's secret or key, algorithm, issuer and audience, and its clock",
-  forbidden: "the server refused this user; a new token will not help",
+    "Check that the server verifies with the issuer's secret or key, algorithm, issuer and audience, and its clock",
+  forbidden: "The server refused this user; a new token will not help",
   refresh_rejected: "refresh returned null or threw UnauthorizedError: the user must sign in again",
-  refresh_failed: "refresh gave up (see the error); connect() starts again",
-  revoked: "the server revoked the session",
+  refresh_failed: "connect() starts a new session",
+  revoked: "The server ended the session; the user must sign in again",
 };
 
 /**
- * Listens to a socket and the lifecycle emitter and says what matters: a warning when the session ends for any
- * reason but `logout()` (with the server's last refusal), one warning when the server cannot be reached, one when it
- * keeps refusing handshakes for reasons that are not the token, and — with `debug` — every step. `watch` must run
- * before the client adds its own socket listeners, so a refusal is on record when it ends the session.
+ * Listens to a socket and the lifecycle emitter and says what matters: one warning when the server cannot be reached,
+ * one when it keeps refusing handshakes for reasons that are not the token, and — with `debug` — every step; the
+ * client calls `loggedOut` when the session ends (a warning, with the server's last refusal). `watch` must run before
+ * the client adds its own socket listeners, so a refusal is on record when it ends the session.
  */
 export function createDiagnostics({ log, url, debug, now }: DiagnosticsOptions) {
   const shownUrl = displayUrl(url);
@@ -363,18 +364,22 @@ export function createDiagnostics({ log, url, debug, now }: DiagnosticsOptions) 
     lastTransportError = undefined;
   }
 
-  function onLoggedOut(reason: LoggedOutReason, error?: AuthedSocketError): void {
+  function loggedOut(reason: LoggedOutReason, error?: AuthedSocketError): void {
     if (reason === "logout") return narrate("logged out by logout()");
-    const parts = [`logged out (${reason})`];
-    if (error) parts.push(error.message);
-    const refusal = lastRefusal ? describeRefusal(lastRefusal) : undefined;
-    if (refusal && !error?.message.includes(lastRefusal?.message ?? "\u0000"))
-      parts.push(`the server's last refusal: ${refusal}`);
-    parts.push(HINTS[reason]);
-    log.warn(parts.join(": "));
+    let line = `logged out (${reason})`;
+    if (error) line += `: ${error.message}`;
+    if (lastRefusal && !error?.message.includes(lastRefusal.message))
+      line += `; the server's last refusal: ${describeRefusal(lastRefusal)}`;
+    log.warn(`${line}. ${HINTS[reason]}.`);
   }
 
   return {
+    /**
+     * Says why the session ended: a warning for every reason but `logout()`, with the error, the server's last
+     * refusal and what to check. Call it before the session's tokens are forgotten, so the log still redacts them.
+     */
+    loggedOut,
+
     /** The server's last handshake refusal since the last accepted connection. */
     get lastRefusal(): Error | undefined {
       return lastRefusal;
@@ -415,7 +420,9 @@ export function createDiagnostics({ log, url, debug, now }: DiagnosticsOptions) 
     /**
      * Starts listening; returns the function that stops. Call it before the client adds its own socket listeners.
      */
-    watch(socket: WatchedSocket, events: WatchedEvents): () => void {
+    watch(socketLike: object, events: WatchedEvents): () => void {
+      // socket.io-client's typed on/off accept no listener of unknown arguments; these are the untyped shapes.
+      const socket = socketLike as WatchedSocket;
       const stops: (() => void)[] = [];
       const on = (
         target: WatchedSocket | WatchedSocket["io"],
@@ -430,7 +437,6 @@ export function createDiagnostics({ log, url, debug, now }: DiagnosticsOptions) 
       on(socket, "disconnect", (reason: string) => narrate(`disconnected: ${reason}`));
       on(socket.io, "reconnect_attempt", (attempt: number) => narrate(`reconnect attempt ${attempt}`));
       stops.push(
-        events.on("logged_out", ({ reason, error }) => onLoggedOut(reason, error)),
         events.on("state", ({ from, to }: { from: AuthedSocketState; to: AuthedSocketState }) =>
           narrate(`state ${from} → ${to}`),
         ),

@@ -18,7 +18,6 @@ import {
   refuseEmits,
   SHAPE_ERRORS_BEFORE_GIVING_UP,
   UNREACHABLE_AFTER,
-  type WatchedSocket,
 } from "../../src/diagnostics.js";
 import { AuthedSocketError, RefreshError } from "../../src/errors.js";
 import { createEmitter } from "../../src/events.js";
@@ -65,7 +64,7 @@ function watched(options: { debug?: boolean; url?: string } = {}) {
   const events = createEmitter((error) => {
     throw error;
   });
-  const stop = diagnostics.watch(socket as unknown as WatchedSocket, events);
+  const stop = diagnostics.watch(socket, events);
   return {
     diagnostics,
     socket,
@@ -181,7 +180,9 @@ describe("what a token provider returned (item 6)", () => {
     const final = counter.record(wrong);
     expect(final).toBeInstanceOf(RefreshError);
     expect(final?.code).toBe("ERR_INVALID_TOKEN");
-    expect(final?.message).toMatch(/got a number\) — 3 times in a row, so this is a programming error/);
+    expect(final?.message).toMatch(
+      /got a number\) \(3 times in a row: a programming error, not a passing failure\)$/,
+    );
     expect(final?.cause).toBeInstanceOf(RefreshError);
   });
 
@@ -310,29 +311,31 @@ describe("the narrator (item 5)", () => {
   });
 
   it("warns on logged_out with the reason, the error and the server's last refusal, redacted", () => {
-    const { socket, events, lines } = watched();
+    const { diagnostics, socket, lines } = watched();
     socket.active = false;
     const token = fakeJwt(1, 2);
     socket.fire("connect_error", refusal(`invalid signature for ${token}`, "TOKEN_INVALID"));
-    events.emit("logged_out", {
-      reason: "auth_rejected",
-      error: new AuthedSocketError("ERR_AUTH_REJECTED", "the server refused 3 fresh tokens in a row"),
-    });
+    diagnostics.loggedOut(
+      "auth_rejected",
+      new AuthedSocketError("ERR_AUTH_REJECTED", "the server refused 3 fresh tokens in a row"),
+    );
     const [warning] = warnings(lines);
-    expect(warning).toMatch(
-      /^authed-socket: logged out \(auth_rejected\): the server refused 3 fresh tokens/,
+    expect(warning).toBe(
+      `authed-socket: logged out (auth_rejected): the server refused 3 fresh tokens in a row; the server's last refusal: "invalid signature for [redacted]" (code TOKEN_INVALID). Check that the server verifies with the issuer's secret or key, algorithm, issuer and audience, and its clock.`,
     );
-    expect(warning).toContain(
-      `the server's last refusal: "invalid signature for [redacted]" (code TOKEN_INVALID)`,
-    );
-    expect(warning).toContain("check that it verifies with the issuer's secret");
     expect(warning).not.toContain(token);
   });
 
-  it("logout() is not a warning", () => {
-    const { events, lines } = watched();
-    events.emit("logged_out", { reason: "logout" });
+  it("logout() is not a warning; every other reason is, with what to check", () => {
+    const { diagnostics, lines } = watched();
+    diagnostics.loggedOut("logout");
     expect(warnings(lines)).toEqual([]);
+    diagnostics.loggedOut("forbidden", new AuthedSocketError("ERR_FORBIDDEN", "Forbidden"));
+    diagnostics.loggedOut("refresh_rejected");
+    expect(warnings(lines)).toEqual([
+      "authed-socket: logged out (forbidden): Forbidden. The server refused this user; a new token will not help.",
+      "authed-socket: logged out (refresh_rejected). refresh returned null or threw UnauthorizedError: the user must sign in again.",
+    ]);
   });
 
   it("ERR_AUTH_REJECTED quotes the last refusal and carries it as its cause", () => {
@@ -371,11 +374,12 @@ describe("the narrator (item 5)", () => {
   it("refresh failures: the first three and powers of two at warn, the rest at debug", () => {
     const { diagnostics, lines } = watched();
     const error = new RefreshError("ERR_REFRESH_FAILED", "refresh threw boom");
-    for (let attempt = 1; attempt <= 9; attempt++) diagnostics.refreshFailed(error, attempt, 1500);
+    for (let attempt = 1; attempt <= 9; attempt++)
+      diagnostics.refreshFailed(error, attempt, attempt === 1 ? 250 : 1500);
     diagnostics.refreshFailed(error, 10, null);
     expect(warnings(lines).map((m) => /attempt (\d+)/.exec(m)?.[1])).toEqual(["1", "2", "3", "4", "8", "10"]);
     expect(warnings(lines)[0]).toBe(
-      "authed-socket: refresh attempt 1 failed (retrying in 1.5 s): refresh threw boom",
+      "authed-socket: refresh attempt 1 failed (retrying in 250 ms): refresh threw boom",
     );
     expect(warnings(lines)[5]).toContain("(giving up)");
   });
@@ -405,12 +409,13 @@ describe("the narrator (item 5)", () => {
   });
 
   it("stop() removes every listener it added", () => {
-    const { socket, stop, events, lines } = watched();
+    const { socket, stop, events, lines } = watched({ debug: true });
     expect(socket.listenerTotal()).toBeGreaterThan(0);
     stop();
     expect(socket.listenerTotal()).toBe(0);
     expect(socket.io.listenerTotal()).toBe(0);
-    events.emit("logged_out", { reason: "revoked" });
+    events.emit("state", { from: "idle", to: "connecting" });
+    for (let i = 0; i < UNREACHABLE_AFTER; i++) socket.fire("connect_error", transportError(0));
     expect(lines).toEqual([]);
   });
 });
