@@ -6,6 +6,7 @@ import { memory } from "./memory.js";
 import { rotation } from "./rotation.js";
 import { sizes } from "./size.js";
 import { spread } from "./spread.js";
+import { throughput } from "./throughput.js";
 
 const benches: Record<string, () => Promise<unknown>> = {
   size: sizes,
@@ -13,6 +14,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   handshake: () => handshake(),
   spread: async () => spread(),
   memory: () => memory(),
+  throughput: () => throughput(),
   cutting: () => cutting(undefined, process.argv.slice(3)),
 };
 const only = process.argv[2];
