@@ -5,15 +5,18 @@ import { HandshakeErrorCode } from "./protocol.js";
  * - `"auth"`: the token was refused; refresh (forced) and re-handshake.
  * - `"fatal"`: the user may not connect (FORBIDDEN, HTTP 403); a new token will not help.
  * - `"retry"`: the server could not decide right now (UNAVAILABLE); retry later with the same token.
+ * - `"rate_limited"`: too many attempts (RATE_LIMITED); transient, never a rejection: retry with the same token
+ *   after at least `retryAfterMs` ({@link retryDelay}).
  * - `"other"`: not about auth (e.g. a custom middleware's refusal); retry later with backoff.
  */
-export type Refusal = "auth" | "fatal" | "retry" | "other";
+export type Refusal = "auth" | "fatal" | "retry" | "rate_limited" | "other";
 
 /** Codes other servers commonly put on `err.data` (express-jwt, koa-jwt style) that mean "the token is bad". */
 const AUTH_CODES = new Set<unknown>([
   HandshakeErrorCode.TokenMissing,
   HandshakeErrorCode.TokenInvalid,
   HandshakeErrorCode.TokenExpired,
+  HandshakeErrorCode.TokenRevoked,
   "invalid_token",
   "credentials_required",
   "revoked_token",
@@ -50,6 +53,7 @@ export function classifyRefusal(
   }
   if (code === HandshakeErrorCode.Forbidden) return "fatal";
   if (code === HandshakeErrorCode.Unavailable) return "retry";
+  if (code === HandshakeErrorCode.RateLimited) return "rate_limited";
   if (AUTH_CODES.has(code)) return "auth";
   if (status === 401) return "auth";
   if (status === 403) return "fatal";
@@ -68,4 +72,34 @@ export function classifyRefusal(
     // as above
   }
   return AUTH_MESSAGE.test(message) ? "auth" : "other";
+}
+
+/** Longest wait a server may ask for: a hostile or broken `retryAfterMs` must not park the client for days. */
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/**
+ * The `retryAfterMs` a rate-limited refusal carries, on a `connect_error` (`err.data.retryAfterMs`) or on an
+ * `auth:refresh` ack (`ack.retryAfterMs`): a finite number ≥ 0, capped at 10 minutes; undefined when absent or not a
+ * number.
+ */
+export function retryAfterOf(refusal: unknown): number | undefined {
+  let value: unknown;
+  try {
+    if (refusal === null || typeof refusal !== "object") return undefined;
+    const data = (refusal as { data?: unknown }).data;
+    const holder = data !== null && typeof data === "object" ? data : refusal;
+    value = (holder as { retryAfterMs?: unknown }).retryAfterMs;
+  } catch {
+    return undefined; // a throwing getter says nothing
+  }
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) return undefined;
+  return Math.min(Math.ceil(value), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * How long to wait before the next attempt after a transient refusal: the backoff, but never less than the
+ * `retryAfterMs` the server asked for.
+ */
+export function retryDelay(refusal: unknown, backoffMs: number): number {
+  return Math.max(backoffMs, retryAfterOf(refusal) ?? 0);
 }

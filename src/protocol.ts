@@ -15,6 +15,11 @@ export const HandshakeErrorCode = {
   Forbidden: "FORBIDDEN",
   /** The server could not verify right now (e.g. a JWKS fetch failed): retry later with the same token. */
   Unavailable: "UNAVAILABLE",
+  /** The token verified but a revocation covers it (logout everywhere, a revoked `jti`): refresh; a refresh the
+   * token service also refuses ends the session. */
+  TokenRevoked: "TOKEN_REVOKED",
+  /** Too many attempts: not a verdict on the token. Retry with the same token after `data.retryAfterMs`, no sooner. */
+  RateLimited: "RATE_LIMITED",
 } as const;
 
 export type HandshakeErrorCode = (typeof HandshakeErrorCode)[keyof typeof HandshakeErrorCode];
@@ -26,7 +31,9 @@ export type InBandRefreshErrorCode =
   | "TOKEN_EXPIRED"
   | "FORBIDDEN"
   | "UNAVAILABLE"
-  | "SUBJECT_MISMATCH";
+  | "SUBJECT_MISMATCH"
+  | "TOKEN_REVOKED"
+  | "RATE_LIMITED";
 
 /** Event names of the protocol. Reserved: applications should not emit these themselves. */
 export const ProtocolEvent = {
@@ -55,8 +62,14 @@ export interface RefreshRequest {
   token: string;
 }
 
-/** Ack of `auth:refresh`. */
-export type RefreshAck = { ok: true; expiresAt: number | null } | { ok: false; code: InBandRefreshErrorCode };
+/**
+ * Ack of `auth:refresh`. `RATE_LIMITED` carries `retryAfterMs`: the connection keeps its token and the client may ask
+ * again after that long, no sooner (a server may cut a socket that asks again before then).
+ */
+export type RefreshAck =
+  | { ok: true; expiresAt: number | null }
+  | { ok: false; code: Exclude<InBandRefreshErrorCode, "RATE_LIMITED"> }
+  | { ok: false; code: "RATE_LIMITED"; retryAfterMs: number };
 
 /** Payload of `auth:expiring`. */
 export interface ExpiringPayload {
@@ -77,11 +90,13 @@ export interface AuthErrorPayload {
 /** Shape of `err.data` on a `connect_error` refused by `authed-socket/server`. */
 export interface HandshakeErrorData {
   code: HandshakeErrorCode;
+  /** With `RATE_LIMITED`: milliseconds to wait before the next handshake. */
+  retryAfterMs?: number;
 }
 
 const handshakeCodes: ReadonlySet<string> = new Set(Object.values(HandshakeErrorCode));
 
-/** True for any of the five stable handshake codes. */
+/** True for any of the stable handshake codes. */
 export function isHandshakeErrorCode(value: unknown): value is HandshakeErrorCode {
   return typeof value === "string" && handshakeCodes.has(value);
 }

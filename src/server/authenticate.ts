@@ -14,6 +14,7 @@ import {
   normalizeOptions,
   type SocketMiddleware,
 } from "./options.js";
+import { consume, ipKey } from "./rate-limit.js";
 import { dropWithheld, releaseWithheld, revokedReason, withholdRestoredSessions } from "./recovery.js";
 import { recheckRecovered, startSession } from "./session.js";
 import type { JwtClaims } from "./verifier.js";
@@ -39,7 +40,8 @@ const handled = new WeakMap<AuthContext, WeakSet<object>>();
  * Builds the handshake middleware for `io.use()` / `namespace.use()`. It reads the token (`auth.token`, or
  * `Authorization: Bearer`), verifies it, checks subject, expiry, revocation and `authorize`, then puts
  * `{ subject, claims, expiresAt }` on `socket.data.auth`. Refusals reach the client as `connect_error` with
- * `err.data.code` ∈ `TOKEN_MISSING`, `TOKEN_INVALID`, `TOKEN_EXPIRED`, `FORBIDDEN`, `UNAVAILABLE`.
+ * `err.data.code` ∈ `TOKEN_MISSING`, `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_REVOKED`, `FORBIDDEN`,
+ * `RATE_LIMITED` (with `data.retryAfterMs`), `UNAVAILABLE`.
  *
  * Once the socket is connected it joins {@link userRoom}(subject), receives `auth:ready`, gets `auth:expiring`
  * before its token runs out and `auth:expired` plus a disconnect once it is past `graceMs`, and may rotate its token
@@ -70,13 +72,27 @@ export function authenticate<C extends object = JwtClaims>(
   const middleware: SocketMiddleware<C> = (socketArgument, next) => {
     const socket = socketArgument as unknown as HookSocket;
     let answered = false;
-    const answer = (code?: HandshakeErrorCode, message?: string): void => {
+    const answer = (code?: HandshakeErrorCode, message?: string, retryAfterMs?: number): void => {
       if (answered) return;
       answered = true;
-      next(code === undefined ? undefined : handshakeError(code, message));
+      next(code === undefined ? undefined : handshakeError(code, message, retryAfterMs));
     };
-    try {
-      listenOn(socket.nsp, context);
+    const verifyHandshake = async (): Promise<void> => {
+      // Counted before the token is even read: a flood from one address costs no verification.
+      const byIp = await consume(context.limits.handshakePerIp, ipKey(context.limits, socket));
+      if (byIp.kind !== "allowed") {
+        const code = byIp.kind === "limited" ? "RATE_LIMITED" : "UNAVAILABLE";
+        const retryAfterMs = byIp.kind === "limited" ? byIp.retryAfterMs : undefined;
+        context.onReject({
+          phase: "handshake",
+          code,
+          socketId: socket.id,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+          ...(byIp.kind === "failed" ? { error: byIp.error } : {}),
+        });
+        answer(code, undefined, retryAfterMs);
+        return;
+      }
       const read = readHandshakeToken(socket.handshake, context.tokenFrom, context.maxTokenBytes);
       if (read.kind !== "token") {
         const code = read.kind === "missing" ? "TOKEN_MISSING" : "TOKEN_INVALID";
@@ -84,15 +100,17 @@ export function authenticate<C extends object = JwtClaims>(
         answer(code);
         return;
       }
-      checkToken(context, read.token, socket).then(
+      await checkToken(context, read.token, socket, { limiter: context.limits.handshakePerSubject }).then(
         (result) => {
           if (!result.ok) {
-            context.onReject(
-              result.error === undefined
-                ? { phase: "handshake", code: result.code, socketId: socket.id }
-                : { phase: "handshake", code: result.code, socketId: socket.id, error: result.error },
-            );
-            answer(asHandshakeCode(result.code), result.message);
+            context.onReject({
+              phase: "handshake",
+              code: result.code,
+              socketId: socket.id,
+              ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }),
+              ...(result.error === undefined ? {} : { error: result.error }),
+            });
+            answer(asHandshakeCode(result.code), result.message, result.retryAfterMs);
             return;
           }
           if (socket.recovered) {
@@ -111,11 +129,14 @@ export function authenticate<C extends object = JwtClaims>(
           accepted.set(socket, context);
           answer();
         },
-        (error: unknown) => {
-          context.onReject({ phase: "handshake", code: "UNAVAILABLE", socketId: socket.id, error });
-          answer("UNAVAILABLE");
-        },
       );
+    };
+    try {
+      listenOn(socket.nsp, context);
+      verifyHandshake().catch((error: unknown) => {
+        context.onReject({ phase: "handshake", code: "UNAVAILABLE", socketId: socket.id, error });
+        answer("UNAVAILABLE");
+      });
     } catch (error) {
       // Nothing a client sends may take the server down: an unexpected throw refuses this one handshake.
       context.onReject({ phase: "handshake", code: "UNAVAILABLE", socketId: socket.id, error });
@@ -124,6 +145,11 @@ export function authenticate<C extends object = JwtClaims>(
   };
   contexts.set(middleware, context);
   return middleware;
+}
+
+/** The validated options behind a middleware `authenticate()` returned, if it is one. */
+export function contextOf(auth: unknown): AuthContext | undefined {
+  return typeof auth === "function" ? contexts.get(auth) : undefined;
 }
 
 /**
@@ -197,7 +223,7 @@ function restoredRefusal(
   auth: AuthData<object>,
 ): { code: HandshakeErrorCode; message: string } | undefined {
   if (revokedReason(socket) !== undefined)
-    return { code: "TOKEN_INVALID", message: "Authentication failed: the session has been revoked" };
+    return { code: "TOKEN_REVOKED", message: "Authentication failed: the session has been revoked" };
   const previous = (socket.data as { auth?: { subject?: unknown } } | undefined)?.auth?.subject;
   if (previous !== auth.subject)
     return {

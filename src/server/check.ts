@@ -5,6 +5,7 @@
 import type { HandshakeErrorCode, InBandRefreshErrorCode } from "../protocol.js";
 import { asVerifyError, defaultMessage, safeMessage } from "./errors.js";
 import type { AuthContext, AuthData, HookSocket, TokenSource } from "./options.js";
+import { consume, type RateLimiterLike, subjectKey } from "./rate-limit.js";
 
 /** What the handshake carried. */
 export type TokenRead = { kind: "missing" } | { kind: "malformed" } | { kind: "token"; token: string };
@@ -12,7 +13,17 @@ export type TokenRead = { kind: "missing" } | { kind: "malformed" } | { kind: "t
 /** The result of {@link checkToken}. */
 export type TokenCheck =
   | { ok: true; auth: AuthData<object> }
-  | { ok: false; code: InBandRefreshErrorCode; message: string; error?: unknown; revoked?: true };
+  | {
+      ok: false;
+      code: InBandRefreshErrorCode;
+      message: string;
+      error?: unknown;
+      /** A revocation covers the token; `reason` is the one to send in `auth:revoked`. */
+      revoked?: true;
+      reason?: string;
+      /** With `RATE_LIMITED`. */
+      retryAfterMs?: number;
+    };
 
 /** A claims predicate added by `requireClaims()`; kept per namespace so in-band refreshes re-run it. */
 export type ClaimsPredicate = (claims: object, socket: HookSocket) => boolean | Promise<boolean>;
@@ -56,12 +67,24 @@ export function readHandshakeToken(
   return { kind: "missing" };
 }
 
-/** Runs every check on a token; `expectedSubject` and `guards` are given by the in-band refresh. */
+/**
+ * Runs every check on a token; `expectedSubject` and `guards` are given by the in-band refresh, `limiter` (the
+ * per-subject rate limit) by the handshake and the refresh. The revocation store is asked last, right before the
+ * caller accepts the token, so a revocation made while the other checks ran is seen.
+ */
 export async function checkToken(
   context: AuthContext,
   token: string,
   socket: HookSocket,
-  { expectedSubject, guards = [] }: { expectedSubject?: string; guards?: Iterable<ClaimsPredicate> } = {},
+  {
+    expectedSubject,
+    guards = [],
+    limiter,
+  }: {
+    expectedSubject?: string;
+    guards?: Iterable<ClaimsPredicate>;
+    limiter?: RateLimiterLike | undefined;
+  } = {},
 ): Promise<TokenCheck> {
   let claims: unknown;
   try {
@@ -105,12 +128,7 @@ export async function checkToken(
     try {
       // Fail closed: only an explicit `false` lets the token through.
       if ((await context.isRevoked(claims)) !== false) {
-        return {
-          ok: false,
-          code: "TOKEN_INVALID",
-          message: "Authentication failed: the token has been revoked",
-          revoked: true,
-        };
+        return { ok: false, code: "TOKEN_REVOKED", message: defaultMessage("TOKEN_REVOKED"), revoked: true };
       }
     } catch (error) {
       return hookFailure(error, token);
@@ -126,7 +144,42 @@ export async function checkToken(
     }
   }
 
-  return { ok: true, auth: { subject, claims, expiresAt } };
+  const limited = await consume(limiter, subjectKey(subject));
+  if (limited.kind === "limited")
+    return {
+      ok: false,
+      code: "RATE_LIMITED",
+      message: defaultMessage("RATE_LIMITED"),
+      retryAfterMs: limited.retryAfterMs,
+    };
+  if (limited.kind === "failed") return refuse("UNAVAILABLE", limited.error);
+
+  const auth: AuthData<object> = { subject, claims, expiresAt };
+  return (await revocationCheck(context, auth)) ?? { ok: true, auth };
+}
+
+/**
+ * Asks the revocation store whether a revocation covers `auth`'s token: a refusal with `TOKEN_REVOKED` and the
+ * revocation's reason, `UNAVAILABLE` when the store fails (fail closed), undefined when nothing covers it.
+ */
+export async function revocationCheck(
+  context: AuthContext,
+  auth: AuthData<object>,
+): Promise<Extract<TokenCheck, { ok: false }> | undefined> {
+  let reason: string | undefined;
+  try {
+    reason = await context.revocations.find(auth.subject, auth.claims as { iat?: unknown; jti?: unknown });
+  } catch (error) {
+    return { ok: false, code: "UNAVAILABLE", message: defaultMessage("UNAVAILABLE"), error };
+  }
+  if (reason === undefined) return undefined;
+  return {
+    ok: false,
+    code: "TOKEN_REVOKED",
+    message: defaultMessage("TOKEN_REVOKED"),
+    revoked: true,
+    reason: typeof reason === "string" && reason.length > 0 ? reason : "revoked",
+  };
 }
 
 function refuse(

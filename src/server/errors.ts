@@ -67,6 +67,10 @@ export function defaultMessage(code: HandshakeErrorCode): string {
       return "Forbidden: this user may not connect here";
     case "UNAVAILABLE":
       return "Authentication is unavailable right now; retry later";
+    case "TOKEN_REVOKED":
+      return "Authentication failed: the token has been revoked";
+    case "RATE_LIMITED":
+      return "Too many attempts; retry later";
   }
 }
 
@@ -74,9 +78,10 @@ export function defaultMessage(code: HandshakeErrorCode): string {
 export function handshakeError(
   code: HandshakeErrorCode,
   message: string = defaultMessage(code),
+  retryAfterMs?: number,
 ): ExtendedError {
   const error: ExtendedError = new Error(message);
-  const data: HandshakeErrorData = { code };
+  const data: HandshakeErrorData = retryAfterMs === undefined ? { code } : { code, retryAfterMs };
   error.data = data;
   return error;
 }

@@ -26,6 +26,20 @@ export type {
   SocketMiddleware,
   TokenSource,
 } from "./options.js";
+export type { RateLimiterLike, RateLimitOptions } from "./rate-limit.js";
+export {
+  type MemoryRevocationStoreOptions,
+  memoryRevocationStore,
+  type Revocation,
+  type RevocationStore,
+  type RevocationTarget,
+} from "./revocation.js";
+export {
+  type RedisCommandClient,
+  type RedisRevocationStoreOptions,
+  redisRevocationStore,
+} from "./revocation-redis.js";
+export { type RevokeOptions, type RevokeResult, revokeSessions } from "./revoke.js";
 export { countConnections, disconnectUser, type RoomOperator, type RoomsTarget, userRoom } from "./users.js";
 export {
   type AsymmetricAlgorithm,

@@ -5,6 +5,8 @@
 import type { DefaultEventsMap, ExtendedError, Socket } from "socket.io";
 import type { InBandRefreshErrorCode } from "../protocol.js";
 import { type ServerClock, systemClock } from "./clock.js";
+import { normalizeRateLimits, type RateLimitOptions, type RateLimits } from "./rate-limit.js";
+import { memoryRevocationStore, type RevocationStore } from "./revocation.js";
 import type { JwtClaims, Verify } from "./verifier.js";
 
 /** What `authenticate()` puts on `socket.data.auth` once a token is accepted. No token is ever stored. */
@@ -54,10 +56,15 @@ export type TokenSource = "auth" | "header";
 
 /** Why a handshake, an in-band refresh or a recovered session was refused; for your logs. */
 export interface AuthRejection {
-  /** When it happened: at the handshake, on `auth:refresh`, or when a recovered session was re-checked. */
-  phase: "handshake" | "refresh" | "recovery";
-  /** The code the client was sent (a revoked token is reported as `TOKEN_INVALID`). */
+  /**
+   * When it happened: at the handshake, on `auth:refresh`, when a recovered session was re-checked, or when a live
+   * socket was found covered by a revocation on its re-check after it joined its user room.
+   */
+  phase: "handshake" | "refresh" | "recovery" | "revocation";
+  /** The code the client was sent. */
   code: InBandRefreshErrorCode;
+  /** With `RATE_LIMITED`: the wait the client was told. */
+  retryAfterMs?: number;
   /** The socket's id. */
   socketId: string;
   /** What the verifier or hook threw, if anything. Server-side only: it may quote the token, so log it with care. */
@@ -104,12 +111,28 @@ export interface AuthenticateOptions<C extends object = JwtClaims> {
    */
   authorize?: (claims: C, socket: HookSocket) => boolean | Promise<boolean>;
   /**
-   * Is this token revoked (a `jti` deny-list, "tokens issued before a password change")? `true` refuses the
-   * handshake or the in-band refresh with `TOKEN_INVALID` and cuts a recovered session with `auth:revoked`.
+   * Is this token revoked (your own `jti` deny-list)? `true` refuses the handshake or the in-band refresh with
+   * `TOKEN_REVOKED` and cuts a recovered session with `auth:revoked`. For revocations that cut live sockets on every
+   * node too, use `revocations` and `revokeSessions()`.
    * A throw refuses with `UNAVAILABLE` unless it is a `VerifyError`.
    * @default undefined (nothing is revoked)
    */
   isRevoked?: (claims: C) => boolean | Promise<boolean>;
+  /**
+   * Where `revokeSessions()` records revocations and where every handshake, in-band refresh and restored session
+   * is checked against them (after verification, right before it is accepted, and again once the socket has joined
+   * its user room). Share one store between the namespaces you revoke together; in a cluster use
+   * `redisRevocationStore()` so every node sees every revocation.
+   * @default memoryRevocationStore() (this process only)
+   */
+  revocations?: RevocationStore;
+  /**
+   * Rate limits on handshakes and in-band refreshes, per IP and per subject, with rate-limiter-flexible limiters. A
+   * limited handshake is refused with `RATE_LIMITED` and `data.retryAfterMs`; a limited refresh is acked
+   * `{ ok: false, code: "RATE_LIMITED", retryAfterMs }`, and a socket that asks again before that wait is over is cut.
+   * @default {} (no limits: the right store and the right client address depend on the deployment)
+   */
+  rateLimit?: RateLimitOptions;
   /**
    * How long before expiry the server sends `auth:expiring`, asking the client to refresh now. A token whose last
    * tenth is shorter (lifetime from `iat`) gets it in that last tenth instead, once.
@@ -154,6 +177,8 @@ export interface AuthContext {
   subjectOf: (claims: object) => unknown;
   authorize: ((claims: object, socket: HookSocket) => boolean | Promise<boolean>) | undefined;
   isRevoked: ((claims: object) => boolean | Promise<boolean>) | undefined;
+  revocations: RevocationStore;
+  limits: RateLimits;
   expiringBeforeMs: number;
   graceMs: number;
   inBand: boolean;
@@ -177,6 +202,8 @@ export function normalizeOptions<C extends object>(options: AuthenticateOptions<
     subject,
     authorize,
     isRevoked,
+    revocations,
+    rateLimit,
     expiringBeforeMs = 30_000,
     graceMs = 5000,
     inBand = true,
@@ -206,6 +233,17 @@ export function normalizeOptions<C extends object>(options: AuthenticateOptions<
   checkOptionalFunction("authorize", authorize);
   checkOptionalFunction("isRevoked", isRevoked);
   checkOptionalFunction("onReject", onReject);
+  if (
+    revocations !== undefined &&
+    (typeof revocations !== "object" ||
+      revocations === null ||
+      typeof revocations.add !== "function" ||
+      typeof revocations.find !== "function")
+  )
+    throw new TypeError(
+      "authenticate: `revocations` must be a revocation store with add() and find(), e.g. redisRevocationStore({ client })",
+    );
+  const limits = normalizeRateLimits(rateLimit);
   checkDuration("expiringBeforeMs", expiringBeforeMs);
   checkDuration("graceMs", graceMs);
   if (typeof inBand !== "boolean") throw new TypeError("authenticate: `inBand` must be a boolean");
@@ -228,6 +266,8 @@ export function normalizeOptions<C extends object>(options: AuthenticateOptions<
     subjectOf: (subject as ((claims: object) => unknown) | undefined) ?? defaultSubject,
     authorize: authorize as AuthContext["authorize"],
     isRevoked: isRevoked as AuthContext["isRevoked"],
+    revocations: revocations ?? memoryRevocationStore({ clock }),
+    limits,
     expiringBeforeMs,
     graceMs,
     inBand,

@@ -11,9 +11,17 @@ import {
   type RefreshAck,
   type RevokedPayload,
 } from "../protocol.js";
-import { checkToken, claimsGuardsOf, readHandshakeToken, readTokenValue } from "./check.js";
+import {
+  checkToken,
+  claimsGuardsOf,
+  readHandshakeToken,
+  readTokenValue,
+  revocationCheck,
+  type TokenCheck,
+} from "./check.js";
 import { type CancelTimer, timerAt } from "./clock.js";
 import type { AuthContext, AuthData, HookSocket } from "./options.js";
+import { consume, ipKey } from "./rate-limit.js";
 import { dropWithheld, holdOutgoing, releaseWithheld, revokedReason } from "./recovery.js";
 import { userRoom } from "./users.js";
 
@@ -34,7 +42,15 @@ interface Session {
   refreshes: Promise<void>;
   queued: number;
   stopped: boolean;
+  /** Until when (server clock) this socket was told to wait after a RATE_LIMITED refusal; 0 when it was not. */
+  limitedUntil: number;
 }
+
+/**
+ * A socket asking again this early into the wait it was given is flooding, not retrying: it is cut. The slack
+ * absorbs timer and clock granularity; a client that waited the whole time never comes close.
+ */
+const EARLY_RETRY_SHARE = 0.9;
 
 const sessions = new WeakMap<HookSocket, Session>();
 
@@ -57,13 +73,17 @@ export function startSession(socket: HookSocket, context: AuthContext): void {
     refreshes: Promise.resolve(),
     queued: 0,
     stopped: false,
+    limitedUntil: 0,
   };
   sessions.set(socket, session);
   socket.once("disconnect", () => stop(session));
-  if (context.joinUserRoom) {
-    // Adapters may join asynchronously; a failed join only weakens disconnectUser(), it must not crash the server.
-    Promise.resolve(socket.join(userRoom(auth.subject))).catch(() => undefined);
-  }
+  // Adapters may join asynchronously; a failed join only weakens disconnectUser(), it must not crash the server.
+  const joined = context.joinUserRoom
+    ? Promise.resolve(socket.join(userRoom(auth.subject))).catch(() => undefined)
+    : Promise.resolve();
+  // A revocation made while this handshake was between its last check and the join found no socket to cut: once
+  // the socket is in the user room, any later revocation finds it, and this re-check sees any earlier one.
+  void joined.then(() => recheckRevocation(session));
   if (context.inBand) {
     socket.on(ProtocolEvent.Refresh, (...args: unknown[]) => onRefreshRequest(session, args));
   }
@@ -94,7 +114,7 @@ export function recheckRecovered(socket: HookSocket, context: AuthContext): void
   const revoked = revokedReason(socket);
   if (revoked !== undefined) {
     dropWithheld(socket);
-    context.onReject({ phase: "recovery", code: "TOKEN_INVALID", socketId: socket.id });
+    context.onReject({ phase: "recovery", code: "TOKEN_REVOKED", socketId: socket.id });
     const payload: RevokedPayload = { reason: revoked };
     cut(socket, ProtocolEvent.Revoked, payload);
     return;
@@ -126,18 +146,15 @@ export function recheckRecovered(socket: HookSocket, context: AuthContext): void
     return;
   }
   const { isRevoked } = context;
-  if (!isRevoked) {
-    releaseWithheld(socket);
-    startSession(socket, context);
-    return;
-  }
   gate(socket, context, async () => {
-    try {
-      if ((await isRevoked(auth.claims)) === false) return undefined;
-      return { code: "TOKEN_INVALID", revoked: true };
-    } catch (error) {
-      return { code: "UNAVAILABLE", error };
+    if (isRevoked) {
+      try {
+        if ((await isRevoked(auth.claims)) !== false) return { code: "TOKEN_REVOKED", revoked: true };
+      } catch (error) {
+        return { code: "UNAVAILABLE", error };
+      }
     }
+    return revocationCheck(context, auth);
   });
 }
 
@@ -145,6 +162,7 @@ interface Refusal {
   code: InBandRefreshErrorCode;
   error?: unknown;
   revoked?: true;
+  reason?: string;
 }
 
 /**
@@ -201,10 +219,33 @@ function gate(socket: HookSocket, context: AuthContext, decide: () => Promise<Re
         : { phase: "recovery", code, socketId: socket.id, error },
     );
     if (refusal.revoked) {
-      const payload: RevokedPayload = { reason: "revoked" };
+      const payload: RevokedPayload = { reason: refusal.reason ?? "revoked" };
       cut(socket, ProtocolEvent.Revoked, payload);
     } else cut(socket, ProtocolEvent.Expired, {});
   });
+}
+
+/**
+ * Asks the revocation store again about the socket's current token; a covered one ends the session with
+ * `auth:revoked`. A store that fails here leaves the socket up: it passed the check just before.
+ */
+async function recheckRevocation(session: Session): Promise<void> {
+  const { socket, context } = session;
+  const auth = authOf(socket);
+  if (session.stopped || !socket.connected || !auth) return;
+  const refusal = await revocationCheck(context, auth);
+  if (!refusal?.revoked || session.stopped || !socket.connected) return;
+  // Only if the token is still the one checked: a newer one went through its own checks.
+  if (authOf(socket)?.claims !== auth.claims) return;
+  context.onReject({ phase: "revocation", code: "TOKEN_REVOKED", socketId: socket.id });
+  revoke(session, refusal.reason ?? "revoked");
+}
+
+/** Ends a session because a revocation covers it: `auth:revoked { reason }`, then the disconnect. */
+function revoke(session: Session, reason: string): void {
+  stop(session);
+  const payload: RevokedPayload = { reason };
+  cut(session.socket, ProtocolEvent.Revoked, payload);
 }
 
 /** Reads and checks the shape of `socket.data.auth`, which a persistent adapter may have serialised. */
@@ -273,6 +314,17 @@ function onRefreshRequest(session: Session, args: unknown[]): void {
     }
   };
   if (session.stopped) return;
+  const { socket, context } = session;
+  const waitLeft = session.limitedUntil - context.clock.now();
+  if (waitLeft > 0) {
+    // Asked again while told to wait: a flood. Refused, then cut, so it costs the server nothing more.
+    const retryAfterMs = Math.ceil(waitLeft / EARLY_RETRY_SHARE);
+    context.onReject({ phase: "refresh", code: "RATE_LIMITED", socketId: socket.id, retryAfterMs });
+    reply({ ok: false, code: "RATE_LIMITED", retryAfterMs });
+    stop(session);
+    socket.disconnect(true);
+    return;
+  }
   const refuse = (code: "TOKEN_MISSING" | "TOKEN_INVALID" | "UNAVAILABLE"): void => {
     session.context.onReject({ phase: "refresh", code, socketId: session.socket.id });
     reply({ ok: false, code });
@@ -300,24 +352,36 @@ function onRefreshRequest(session: Session, args: unknown[]): void {
 async function rotate(session: Session, token: string, reply: (ack: RefreshAck) => void): Promise<void> {
   const { socket, context } = session;
   if (session.stopped) return;
-  const result = await checkToken(context, token, socket, {
-    expectedSubject: session.subject,
-    guards: claimsGuardsOf(socket.nsp),
-  });
+  const result = await limitedOr(session, () =>
+    checkToken(context, token, socket, {
+      expectedSubject: session.subject,
+      guards: claimsGuardsOf(socket.nsp),
+      limiter: context.limits.refreshPerSubject,
+    }),
+  );
   // The socket may have gone while the token was being verified.
   if (session.stopped || !socket.connected) return;
   if (!result.ok) {
-    context.onReject(
-      result.error === undefined
-        ? { phase: "refresh", code: result.code, socketId: socket.id }
-        : { phase: "refresh", code: result.code, socketId: socket.id, error: result.error },
-    );
+    context.onReject({
+      phase: "refresh",
+      code: result.code,
+      socketId: socket.id,
+      ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }),
+      ...(result.error === undefined ? {} : { error: result.error }),
+    });
+    if (result.code === "RATE_LIMITED") {
+      const retryAfterMs = result.retryAfterMs ?? 1000;
+      session.limitedUntil = Math.max(
+        session.limitedUntil,
+        context.clock.now() + retryAfterMs * EARLY_RETRY_SHARE,
+      );
+      reply({ ok: false, code: "RATE_LIMITED", retryAfterMs });
+      return;
+    }
     reply({ ok: false, code: result.code });
     // A revoked session ends now, not at the old token's expiry: the revocation covers this connection too.
     if (result.revoked) {
-      stop(session);
-      const payload: RevokedPayload = { reason: "revoked" };
-      cut(socket, ProtocolEvent.Revoked, payload);
+      revoke(session, result.reason ?? "revoked");
       return;
     }
     // Another user's token, or a user no longer allowed here: this connection must end, not just keep its old token.
@@ -330,4 +394,25 @@ async function rotate(session: Session, token: string, reply: (ack: RefreshAck) 
   (socket.data as { auth?: AuthData<object> }).auth = result.auth;
   armExpiry(session, result.auth.expiresAt);
   reply({ ok: true, expiresAt: result.auth.expiresAt });
+  // As after a handshake: a revocation of the new token made during its check found the old one on the socket.
+  await recheckRevocation(session);
+}
+
+/**
+ * The per-IP refresh limit, then `check`. A request queued behind the one that was limited was sent before the
+ * client could know: it gets the same answer, without a point counted or a verification run.
+ */
+async function limitedOr(session: Session, check: () => Promise<TokenCheck>): Promise<TokenCheck> {
+  const { context, socket } = session;
+  const waitLeft = session.limitedUntil - context.clock.now();
+  if (waitLeft > 0) return rateLimited(Math.ceil(waitLeft / EARLY_RETRY_SHARE));
+  const byIp = await consume(context.limits.refreshPerIp, ipKey(context.limits, socket));
+  if (byIp.kind === "limited") return rateLimited(byIp.retryAfterMs);
+  if (byIp.kind === "failed")
+    return { ok: false, code: "UNAVAILABLE", message: "rate limiter failed", error: byIp.error };
+  return check();
+}
+
+function rateLimited(retryAfterMs: number): TokenCheck {
+  return { ok: false, code: "RATE_LIMITED", message: "Too many attempts; retry later", retryAfterMs };
 }

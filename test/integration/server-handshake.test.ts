@@ -346,14 +346,14 @@ describe("handshake: refused with a stable code", () => {
     expect((await refused(client(server.url, { token }))).data).toEqual({ code: "TOKEN_INVALID" });
   });
 
-  it("TOKEN_INVALID for a revoked token", async () => {
+  it("TOKEN_REVOKED for a revoked token", async () => {
     const revoked = new Set<string>();
     const server = await serve({ isRevoked: (claims) => revoked.has(String(claims.jti)) });
     const token = await signToken();
     const jti = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()).jti as string;
     revoked.add(jti);
     const refusal = await refused(client(server.url, { token }));
-    expect(refusal).toEqual({ message: expect.stringMatching(/revoked/), data: { code: "TOKEN_INVALID" } });
+    expect(refusal).toEqual({ message: expect.stringMatching(/revoked/), data: { code: "TOKEN_REVOKED" } });
     await connected(client(server.url, { token: await signToken() }));
   });
 

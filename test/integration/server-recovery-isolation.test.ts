@@ -127,7 +127,7 @@ describe("a restored session receives nothing before its re-check", () => {
     server.io.to(userRoom("alice")).emit("private", "salary slip");
     socket.connect();
     const refusal = await refused(socket);
-    expect(refusal.data).toEqual({ code: "TOKEN_INVALID" });
+    expect(refusal.data).toEqual({ code: "TOKEN_REVOKED" });
     expect(JSON.stringify(raw)).not.toContain("salary slip");
   });
 

@@ -121,14 +121,14 @@ describe("in-band refresh (auth:refresh)", () => {
     expect(order).toEqual([{ ok: false, code: "SUBJECT_MISMATCH" }, "disconnect"]);
   });
 
-  it("refuses a revoked token with TOKEN_INVALID (isRevoked in band)", async () => {
+  it("refuses a revoked token with TOKEN_REVOKED (isRevoked in band)", async () => {
     const server = await serve({ isRevoked: (claims) => claims.revoked === true });
     const socket = client(server.url, { token: await signToken() });
     await ready(socket);
     const gone = disconnected(socket);
     expect(await refresh(socket, { token: await signToken({ claims: { revoked: true } }) })).toEqual({
       ok: false,
-      code: "TOKEN_INVALID",
+      code: "TOKEN_REVOKED",
     });
     // The session is over: the connection does not live on with its old token (see "of a revoked token" below).
     await gone;

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { classifyRefusal, type Refusal } from "../../src/classify.js";
+import { classifyRefusal, type Refusal, retryAfterOf, retryDelay } from "../../src/classify.js";
 import { HandshakeErrorCode } from "../../src/protocol.js";
 
 /** A `connect_error` as socket.io-client delivers it: an Error with the server's `data`. */
@@ -14,6 +14,8 @@ describe("classifyRefusal: stable codes in err.data.code", () => {
     [HandshakeErrorCode.TokenExpired, "auth"],
     [HandshakeErrorCode.Forbidden, "fatal"],
     [HandshakeErrorCode.Unavailable, "retry"],
+    [HandshakeErrorCode.TokenRevoked, "auth"],
+    [HandshakeErrorCode.RateLimited, "rate_limited"],
   ];
   for (const [code, expected] of table) {
     it(`${code} → ${expected}`, () => {
@@ -176,5 +178,41 @@ describe("classifyRefusal: hostile data", () => {
     const error = refusal("");
     (error as { message: unknown }).message = 42;
     expect(classifyRefusal(error)).toBe("other");
+  });
+});
+
+describe("RATE_LIMITED: transient, never a rejection, and the wait is honoured", () => {
+  it("is rate_limited whatever the message says (never auth, never fatal)", () => {
+    for (const message of ["Invalid or expired token", "Forbidden", "unauthorized"])
+      expect(classifyRefusal(refusal(message, { code: "RATE_LIMITED", retryAfterMs: 10 }))).toBe(
+        "rate_limited",
+      );
+    expect(classifyRefusal(refusal("x", { code: "RATE_LIMITED", status: 401 }))).toBe("rate_limited");
+  });
+
+  it("reads retryAfterMs from a connect_error's data and from an auth:refresh ack", () => {
+    expect(retryAfterOf(refusal("x", { code: "RATE_LIMITED", retryAfterMs: 1500 }))).toBe(1500);
+    expect(retryAfterOf({ ok: false, code: "RATE_LIMITED", retryAfterMs: 250.2 })).toBe(251);
+  });
+
+  it("ignores a missing, negative, non-finite or non-numeric retryAfterMs, and caps a huge one at 10 minutes", () => {
+    for (const value of [undefined, -1, Number.NaN, Number.POSITIVE_INFINITY, "500", null])
+      expect(retryAfterOf({ retryAfterMs: value })).toBeUndefined();
+    expect(retryAfterOf(refusal("x"))).toBeUndefined();
+    expect(retryAfterOf(null)).toBeUndefined();
+    expect(retryAfterOf({ retryAfterMs: 1e12 })).toBe(600_000);
+    const hostile = {
+      get data() {
+        throw new Error("boom");
+      },
+    };
+    expect(retryAfterOf(hostile)).toBeUndefined();
+  });
+
+  it("the next attempt waits at least retryAfterMs, and at least the backoff", () => {
+    const limited = refusal("x", { code: "RATE_LIMITED", retryAfterMs: 2000 });
+    expect(retryDelay(limited, 300)).toBe(2000);
+    expect(retryDelay(limited, 5000)).toBe(5000);
+    expect(retryDelay(refusal("x", { code: "UNAVAILABLE" }), 300)).toBe(300);
   });
 });
