@@ -343,9 +343,9 @@ export function createDiagnostics({ log, url, debug, now }: DiagnosticsOptions) 
       }
       return;
     }
+    // Recorded, not narrated: the client's own debug line names the refusal with how it classified it.
     lastRefusal = error;
     refusals++;
-    narrate(`the server refused the handshake: ${describeRefusal(error)}`);
     if (refusals >= REFUSALS_BEFORE_WARNING && !warnedRefusing) {
       warnedRefusing = true;
       log.warn(

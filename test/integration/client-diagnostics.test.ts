@@ -86,7 +86,6 @@ describe("a real server that refuses every token", () => {
     expect(warnings()).toEqual([
       `authed-socket: logged out (auth_rejected): the server refused 3 fresh tokens in a row; the last refusal: "invalid signature". Check that the server verifies with the issuer's secret or key, algorithm, issuer and audience, and its clock.`,
     ]);
-    expect(lines.some((l) => l.message.includes("the server refused the handshake"))).toBe(true);
     expect(JSON.stringify(lines)).not.toContain(token);
   });
 });
