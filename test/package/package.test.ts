@@ -142,6 +142,12 @@ describe("the react entry", () => {
     }
   });
 
+  it("leaves React out of the main and server entries", () => {
+    const dist = join(consumer, "node_modules", "authed-socket", "dist");
+    for (const file of ["index.js", "index.cjs", "server/index.js", "server/index.cjs"])
+      expect(readFileSync(join(dist, file), "utf8")).not.toMatch(/from "react|require\("react/);
+  });
+
   it("renders on the server from ESM import and CJS require, sharing the app's client", () => {
     const app = (load: string) => `${load}
 const client = createAuthedSocket("http://127.0.0.1:1", { refresh: () => null, socket: { autoConnect: false }, logger: null });
