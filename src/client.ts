@@ -1,6 +1,13 @@
 import { io as defaultIo, type Socket } from "socket.io-client";
-import { classifyRefusal } from "./classify.js";
+import { classifyRefusal, retryDelay } from "./classify.js";
 import { ConnectionScope, expiryTolerance, judgeRefusal } from "./connection.js";
+import {
+  createDiagnostics,
+  emitAfterClose,
+  emitAfterLoggedOut,
+  normalizeUrl,
+  refuseEmits,
+} from "./diagnostics.js";
 import { detectEnvironment, noEnvironment } from "./environment.js";
 import { AuthedSocketError, UnauthorizedError } from "./errors.js";
 import {
@@ -106,9 +113,7 @@ export function createAuthedSocket<
   ListenEvents extends EventsMap = DefaultEventsMap,
   EmitEvents extends EventsMap = ListenEvents,
 >(url: string | URL, options: AuthedSocketOptions): AuthedSocket<ListenEvents, EmitEvents> {
-  const href = typeof url === "object" && url !== null && url instanceof URL ? url.href : url;
-  if (typeof href !== "string" || href === "")
-    throw new TypeError('authed-socket: "url" must be a non-empty string or a URL');
+  const href = normalizeUrl(url);
   const o = normalizeOptions(options, href);
   // `timers` clamps every delay to what setTimeout honours (normalizeOptions), so no call below repeats it.
   const { clock, timers, tokenIn } = o;
@@ -151,7 +156,7 @@ export function createAuthedSocket<
   const keeper: TokenKeeper = createTokenKeeper(crossTab ? { ...o, refresh: crossTab.wrap(o.refresh) } : o, {
     attempt: (reason, attempt) => events.emit("refreshing", { reason, attempt }),
     failed: (error, attempt, retryInMs) => {
-      log.warn(`refresh attempt ${attempt} failed: ${error.message}`);
+      diagnostics.refreshFailed(error, attempt, retryInMs);
       events.emit("refresh_failed", { error, attempt, retryInMs });
     },
     refreshed: (token) => {
@@ -164,6 +169,7 @@ export function createAuthedSocket<
     const held = keeper.current?.value;
     return held ? [held, ...sentTokens] : sentTokens;
   });
+  const diagnostics = createDiagnostics({ log, url: href, debug: o.debug, now: () => clock.now() });
   if (tokenIn === "query") log.warn('tokenIn "query" puts the token in URLs, which proxies and servers log');
 
   let state: AuthedSocketState = "idle";
@@ -199,7 +205,10 @@ export function createAuthedSocket<
     });
   const ioFactory = o.io ?? (defaultIo as unknown as (url: string, options: SocketIoOptions) => AnySocket);
   const socket = ioFactory(href, { forceNew: true, ...o.socket, autoConnect: false }) as AnySocket;
-  const disposers: (() => void)[] = [];
+  // The narrator listens first, so a refusal is on record by the time the client's own listener ends the session.
+  const disposers: (() => void)[] = [diagnostics.watch(socket, events)];
+  /** While the session is over, emits fail at once instead of waiting for a next session (maybe another user's). */
+  let allowEmits: (() => void) | null = null;
 
   function setState(to: AuthedSocketState, cause = "client"): void {
     const from = state;
@@ -314,10 +323,7 @@ export function createAuthedSocket<
       return reconnect(backoffDelay({ attempt: ++retryAttempt, ...o.retry, random: Math.random() }));
     if (presented?.fresh) rejections++;
     if (rejections >= o.maxAuthRejections)
-      return loggedOut(
-        "auth_rejected",
-        new AuthedSocketError("ERR_AUTH_REJECTED", `the server refused ${rejections} fresh tokens in a row`),
-      );
+      return loggedOut("auth_rejected", diagnostics.authRejected(rejections));
     reconnect(keeper.refresh("rejected", true));
   }
 
@@ -381,6 +387,13 @@ export function createAuthedSocket<
       return emitAuthenticated("in-band", token);
     }
     const { code } = outcome;
+    if (code === "RATE_LIMITED") {
+      // Transient: the connection keeps its token, and the new one goes in band once the server allows it.
+      const retry = timerAt(time, clock.now() + Math.max(outcome.retryAfterMs ?? 0, 1000), () => {
+        if (isLive(s) && keeper.current === token) deliver(token);
+      });
+      return s.own(retry);
+    }
     if (code === "FORBIDDEN")
       return loggedOut(
         "forbidden",
@@ -476,7 +489,11 @@ export function createAuthedSocket<
     if (refusal === "fatal")
       return loggedOut("forbidden", new AuthedSocketError("ERR_FORBIDDEN", error.message, { cause: error }));
     if (refusal === "auth") return onTokenRefused(s, true);
-    reconnect(backoffDelay({ attempt: ++retryAttempt, ...o.retry, random: Math.random() }));
+    // Not about the token (UNAVAILABLE, RATE_LIMITED, another middleware): the same token later, never sooner than
+    // the server asked.
+    reconnect(
+      retryDelay(error, backoffDelay({ attempt: ++retryAttempt, ...o.retry, random: Math.random() })),
+    );
   });
 
   listen(socket, "disconnect", (reason: string) => {
@@ -583,7 +600,11 @@ export function createAuthedSocket<
 
   function loggedOut(reason: LoggedOutReason, error?: AuthedSocketError): void {
     if (isOver()) return;
+    // Before teardown: the tokens this session used are still known to the log's redaction.
+    diagnostics.loggedOut(reason, error);
     teardown();
+    allowEmits?.();
+    allowEmits = refuseEmits(socket, () => emitAfterLoggedOut(reason), log);
     setState("logged_out");
     events.emit("logged_out", error ? { reason, error } : { reason });
   }
@@ -612,11 +633,13 @@ export function createAuthedSocket<
       const authenticated = state === "authenticated" || state === "refreshing";
       if (event === "authenticated" && authenticated && lastAuthenticated)
         return Promise.resolve(lastAuthenticated as AuthedSocketEvents[typeof event]);
-      return waitForEvent(events, timers, event, timeoutMs);
+      return waitForEvent(events, timers, event, timeoutMs, diagnostics.explain);
     },
     connect() {
       if (state === "closed") throw new AuthedSocketError("ERR_CLOSED", "connect() after close()");
       if (state !== "idle" && state !== "logged_out") return;
+      allowEmits?.();
+      allowEmits = null;
       installAuth();
       setState("connecting");
       socket.connect();
@@ -636,6 +659,8 @@ export function createAuthedSocket<
     close() {
       if (state === "closed") return;
       teardown();
+      allowEmits?.();
+      allowEmits = refuseEmits(socket, emitAfterClose, log);
       setState("closed");
       for (const dispose of disposers.splice(0)) dispose();
       events.clear();

@@ -7,7 +7,7 @@ import { type TimerClock, timerAt } from "./timer.js";
 /** How an in-band rotation (`auth:refresh`) ended, as a value. */
 export type InBandOutcome =
   | { kind: "accepted" }
-  | { kind: "refused"; code: string }
+  | { kind: "refused"; code: string; retryAfterMs?: number }
   /** No ack in time, or an ack that is not a RefreshAck: the connection is kept as it is. */
   | { kind: "unanswered" };
 
@@ -19,7 +19,9 @@ export function requestInBand(socket: Socket, token: string, timeoutMs: number):
       .emit(ProtocolEvent.Refresh, { token }, (error: Error | null, ack?: RefreshAck) => {
         if (error || !ack || typeof ack !== "object") return resolve({ kind: "unanswered" });
         if (ack.ok === true) return resolve({ kind: "accepted" });
-        resolve({ kind: "refused", code: typeof ack.code === "string" ? ack.code : "UNKNOWN" });
+        const { code, retryAfterMs } = ack as { code?: unknown; retryAfterMs?: unknown };
+        const wait = typeof retryAfterMs === "number" && retryAfterMs >= 0 ? { retryAfterMs } : {};
+        resolve({ kind: "refused", code: typeof code === "string" ? code : "UNKNOWN", ...wait });
       });
   });
 }

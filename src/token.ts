@@ -1,3 +1,9 @@
+import {
+  checkProviderResult,
+  createShapeErrorCounter,
+  type ProviderResult,
+  refreshThrew,
+} from "./diagnostics.js";
 import { AuthedSocketError, RefreshError, UnauthorizedError } from "./errors.js";
 import type { RefreshReason } from "./events.js";
 import { anchorToken, type HeldToken, SkewEstimator, type TokenResult } from "./expiry.js";
@@ -42,6 +48,8 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
   const skew = new SkewEstimator();
   /** The last token taken from another tab: the same token handed back by the coordinator is not news. */
   let adopted: KeptToken | null = null;
+  /** Provider results that cannot be tokens, in a row: a programming error after a few, not a blip. */
+  const shapes = createShapeErrorCounter();
 
   /** "ok", "stale" (inside the margin), "expired", or "none", judged on the local clock now. */
   function status(token: KeptToken | null = held): "ok" | "stale" | "expired" | "none" {
@@ -60,7 +68,7 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
     check(gen);
     if (held) return held;
     if (result === null || result === undefined) return null;
-    return accept(result, false);
+    return accept(result, false, null, "getToken");
   }
 
   /**
@@ -107,6 +115,7 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
     generation++;
     held = null;
     adopted = null;
+    shapes.reset();
     flight = null;
     queued = null;
     for (const cancel of [...cancels]) cancel();
@@ -126,6 +135,7 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
     for (let attempt = 1; ; attempt++) {
       hooks.attempt(reason, attempt);
       let failure: AuthedSocketError;
+      let gaveUp: RefreshError | undefined;
       const askedAt = options.clock.now();
       try {
         const result = await call((signal) => options.refresh({ reason, signal, attempt }), "refresh");
@@ -133,18 +143,24 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
         if (result === null || result === undefined) throw new UnauthorizedError("refresh returned no token");
         if (held && held === adopted && held.value === (typeof result === "string" ? result : result.token))
           return held;
-        const token = accept(result, true, options.clock.now() - askedAt);
+        const checked = checkResult(result, "refresh");
+        if (!checked.ok) {
+          // A result that cannot be a token is a programming error: a few in a row end the session.
+          gaveUp = shapes.record(checked);
+          throw gaveUp ?? checked.error;
+        }
+        shapes.record(null);
+        const token = accept(checked, true, options.clock.now() - askedAt);
         hooks.refreshed(token);
         return token;
       } catch (error) {
         check(gen);
         if (error instanceof UnauthorizedError) throw error;
-        failure =
-          error instanceof AuthedSocketError
-            ? error
-            : new RefreshError("ERR_REFRESH_FAILED", `refresh failed: ${describeError(error)}`, {
-                cause: error,
-              });
+        if (gaveUp) {
+          hooks.failed(gaveUp, attempt, null);
+          throw gaveUp;
+        }
+        failure = error instanceof AuthedSocketError ? error : refreshThrew(error);
       }
       const backoff = backoffDelay({ attempt, ...retry, random: random() });
       // A token service that said when to come back (Retry-After) is not asked sooner, within the configured cap.
@@ -252,11 +268,14 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
    * the clock skew.
    */
   function accept(
-    result: Exclude<TokenResult, null | undefined> | unknown,
+    result: Exclude<TokenResult, null | undefined> | ProviderResult | unknown,
     fresh: boolean,
     roundTripMs: number | null = null,
+    which: "refresh" | "getToken" = "refresh",
   ): KeptToken {
-    const { value, extra } = parseResult(result);
+    const checked = isChecked(result) ? result : checkResult(result, which);
+    if (!checked.ok) throw checked.error;
+    const { value, extra } = checked;
     const now = options.clock.now();
     const mono = options.clock.monotonic?.();
     const { token, badExp } = anchorToken(value, extra, {
@@ -288,40 +307,15 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
 
 export type TokenKeeper = ReturnType<typeof createTokenKeeper>;
 
-function describeType(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+function isChecked(value: unknown): value is ProviderResult {
+  return value !== null && typeof value === "object" && checkedResults.has(value);
 }
-
-function finite(value: unknown, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isFinite(value))
-    throw new RefreshError(
-      "ERR_INVALID_TOKEN",
-      `the token's ${name} must be a finite number (got ${describeType(value)})`,
-    );
-  return value;
-}
-
-/** Never puts the value itself in a message: a malformed result may still contain a secret. */
-function parseResult(result: unknown): { value: string; extra: { expiresAt?: number; expiresIn?: number } } {
-  if (typeof result === "string" && result !== "") return { value: result, extra: {} };
-  if (
-    result !== null &&
-    typeof result === "object" &&
-    typeof (result as { token?: unknown }).token === "string"
-  ) {
-    const r = result as { token: string; expiresAt?: unknown; expiresIn?: unknown };
-    const extra: { expiresAt?: number; expiresIn?: number } = {};
-    const expiresAt = finite(r.expiresAt, "expiresAt");
-    const expiresIn = finite(r.expiresIn, "expiresIn");
-    if (expiresAt !== undefined) extra.expiresAt = expiresAt;
-    if (expiresIn !== undefined) extra.expiresIn = expiresIn;
-    if (r.token !== "") return { value: r.token, extra };
-  }
-  throw new RefreshError(
-    "ERR_INVALID_TOKEN",
-    `expected a non-empty string, { token, expiresAt?, expiresIn? } or null from the token provider (got ${describeType(result)})`,
-  );
+/** Results that went through checkProviderResult in this module (a provider's own object never counts as one). */
+const checkedResults = new WeakSet<object>();
+function checkResult(result: unknown, which: "refresh" | "getToken"): ProviderResult {
+  const outcome = checkProviderResult(result, which);
+  checkedResults.add(outcome);
+  return outcome;
 }
 
 function describeError(error: unknown): string {

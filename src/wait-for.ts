@@ -14,6 +14,8 @@ export function waitForEvent<K extends AuthedSocketEventName>(
   timers: Timers,
   event: K,
   timeoutMs: number,
+  /** What went wrong meanwhile, appended to the timeout's message ("" when nothing did). */
+  explain: () => string = () => "",
 ): Promise<AuthedSocketEvents[K]> {
   return new Promise((resolve, reject) => {
     const stops: (() => void)[] = [];
@@ -25,17 +27,23 @@ export function waitForEvent<K extends AuthedSocketEventName>(
     const timer = timers.setTimeout(
       () =>
         settle(() =>
-          reject(new AuthedSocketError("ERR_WAIT_TIMEOUT", `no "${event}" within ${timeoutMs} ms`)),
+          reject(
+            new AuthedSocketError("ERR_WAIT_TIMEOUT", `no "${event}" within ${timeoutMs} ms${explain()}`),
+          ),
         ),
       timeoutMs,
     );
     stops.push(events.on(event, (payload) => settle(() => resolve(payload))));
     if (event !== "logged_out")
       stops.push(
-        events.on("logged_out", ({ reason }) =>
+        events.on("logged_out", ({ reason, error }) =>
           settle(() =>
             reject(
-              new AuthedSocketError("ERR_LOGGED_OUT", `logged out (${reason}) while waiting for "${event}"`),
+              new AuthedSocketError(
+                "ERR_LOGGED_OUT",
+                `logged out (${reason}) while waiting for "${event}"`,
+                error ? { cause: error } : undefined,
+              ),
             ),
           ),
         ),

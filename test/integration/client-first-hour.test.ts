@@ -1,11 +1,7 @@
 /**
  * The first hour of a new user (issue 10, items 5–8), through createAuthedSocket with its defaults: a real
  * socket.io server on 127.0.0.1 verifying real JWTs, or a port nobody listens on.
- *
- * PENDING: not in the suite yet (vitest runs *.test.ts). It needs src/client.ts, src/token.ts and src/wait-for.ts to
- * call src/diagnostics.ts (the wiring is described in issue 10's notes); all 9 tests fail without it and pass with
- * it. Whoever lands the wiring renames this file to client-first-hour.test.ts in the same commit, and changes the
- * `/token provider|finite number/` match in client-transport.test.ts to `/^refresh (must return|returned)/`.
+
  */
 import { jwtVerify } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
