@@ -3,6 +3,7 @@
 import { cutting } from "./cutting.js";
 import { handshake } from "./handshake.js";
 import { memory } from "./memory.js";
+import { revocation } from "./revocation.js";
 import { rotation } from "./rotation.js";
 import { sizes } from "./size.js";
 import { spread } from "./spread.js";
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   memory: () => memory(),
   throughput: () => throughput(),
   cutting: () => cutting(undefined, process.argv.slice(3)),
+  revocation: () => revocation(),
 };
 const only = process.argv[2];
 if (only && !(only in benches)) {
