@@ -45,7 +45,7 @@ return 1
 
 /**
  * Revocations kept in Redis for a cluster: a revocation made on one node covers handshakes, in-band refreshes and
- * restored sessions on every node at once. About 100–150 bytes of Redis memory per revoked user (see bench
+ * restored sessions on every node at once. About 210 bytes of Redis memory per revoked user (see bench
  * `revocation`). A Redis that does not answer refuses the check with `UNAVAILABLE` (fail closed).
  *
  * @example
