@@ -16,7 +16,8 @@ import {
 } from "./options.js";
 import { consume, ipKey } from "./rate-limit.js";
 import { dropWithheld, releaseWithheld, revokedReason, withholdRestoredSessions } from "./recovery.js";
-import { recheckRecovered, startSession } from "./session.js";
+import { recheckRecovered } from "./restored.js";
+import { startSession } from "./session.js";
 import type { JwtClaims } from "./verifier.js";
 
 /**

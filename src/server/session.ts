@@ -1,34 +1,22 @@
 /**
  * The life of one authenticated socket after its handshake: the expiry watchdog (`auth:expiring`, then
- * `auth:expired` and a disconnect), the in-band refresh handler (`auth:refresh`), and the re-check of a session that
- * connectionStateRecovery restored without running any middleware. Every timer is released when the socket goes.
+ * `auth:expired` and a disconnect), the in-band refresh handler (`auth:refresh`, rate-limited), and the revocation
+ * re-check once the socket is in its user room. Every timer is released when the socket goes. Restored sessions are
+ * re-checked in restored.ts before they get here.
  */
 import {
   type ExpiringPayload,
-  type InBandRefreshErrorCode,
   ProtocolEvent,
   type ReadyPayload,
   type RefreshAck,
   type RevokedPayload,
 } from "../protocol.js";
-import {
-  checkToken,
-  claimsGuardsOf,
-  readHandshakeToken,
-  readTokenValue,
-  revocationCheck,
-  type TokenCheck,
-} from "./check.js";
+import { checkToken, claimsGuardsOf, readTokenValue, revocationCheck, type TokenCheck } from "./check.js";
 import { type CancelTimer, timerAt } from "./clock.js";
 import type { AuthContext, AuthData, HookSocket } from "./options.js";
 import { consume, ipKey } from "./rate-limit.js";
-import { dropWithheld, holdOutgoing, releaseWithheld, revokedReason } from "./recovery.js";
 import { userRoom } from "./users.js";
 
-/** Packets held (each way) while a restored session is re-checked; beyond it the session is refused. */
-const MAX_HELD_PACKETS = 100;
-/** Longest re-check of a restored session (a revocation store that does not answer). */
-const RECHECK_TIMEOUT_MS = 10_000;
 /** At most this many `auth:refresh` requests wait behind the one being verified; more are refused. */
 const MAX_QUEUED_REFRESHES = 4;
 
@@ -53,6 +41,11 @@ interface Session {
 const EARLY_RETRY_SHARE = 0.9;
 
 const sessions = new WeakMap<HookSocket, Session>();
+
+/** Whether the socket's session has started (its expiry timers and `auth:refresh` handler are live). */
+export function hasSession(socket: HookSocket): boolean {
+  return sessions.has(socket);
+}
 
 /**
  * Starts watching a socket that has just connected with a verified token on `socket.data.auth`: joins the user
@@ -93,139 +86,6 @@ export function startSession(socket: HookSocket, context: AuthContext): void {
 }
 
 /**
- * Re-checks a socket that connectionStateRecovery restored (socket.io skipped the middlewares). socket.io 4.8 restores
- * `socket.data`, so the previous token's subject, claims and expiry are there.
- *
- * When the reconnect presents a token (authed-socket's client always sends a usable one), that token is verified
- * like an in-band refresh (same subject required) and replaces the old one: a session whose old token expired while
- * the client was away is kept, with the packets it missed. Without one, the stored claims decide: past expiry plus
- * grace → `auth:expired`. Either way a revoked session gets `auth:revoked`; every refusal ends in a disconnect.
- * Incoming packets are held while an asynchronous check runs, so a refused socket cannot act meanwhile.
- */
-export function recheckRecovered(socket: HookSocket, context: AuthContext): void {
-  if (!socket.connected || sessions.has(socket)) return;
-  const auth = authOf(socket);
-  if (!auth) {
-    dropWithheld(socket);
-    context.onReject({ phase: "recovery", code: "TOKEN_INVALID", socketId: socket.id });
-    cut(socket, ProtocolEvent.Expired, {});
-    return;
-  }
-  const revoked = revokedReason(socket);
-  if (revoked !== undefined) {
-    dropWithheld(socket);
-    context.onReject({ phase: "recovery", code: "TOKEN_REVOKED", socketId: socket.id });
-    const payload: RevokedPayload = { reason: revoked };
-    cut(socket, ProtocolEvent.Revoked, payload);
-    return;
-  }
-  const presented = readHandshakeToken(socket.handshake, context.tokenFrom, context.maxTokenBytes);
-  if (presented.kind === "token") {
-    gate(socket, context, async () => {
-      const result = await checkToken(context, presented.token, socket, {
-        expectedSubject: auth.subject,
-        guards: claimsGuardsOf(socket.nsp),
-      });
-      if (!result.ok) return result;
-      (socket.data as { auth?: AuthData<object> }).auth = result.auth;
-      return undefined;
-    });
-    return;
-  }
-  // Every authed-socket client presents a token; a restored session that brings none is sent to a fresh handshake.
-  if (context.requireTokenOnRecovery) {
-    dropWithheld(socket);
-    context.onReject({ phase: "recovery", code: "TOKEN_MISSING", socketId: socket.id });
-    cut(socket, ProtocolEvent.Expired, {});
-    return;
-  }
-  if (auth.expiresAt !== null && auth.expiresAt + context.graceMs <= context.clock.now()) {
-    dropWithheld(socket);
-    context.onReject({ phase: "recovery", code: "TOKEN_EXPIRED", socketId: socket.id });
-    cut(socket, ProtocolEvent.Expired, {});
-    return;
-  }
-  const { isRevoked } = context;
-  gate(socket, context, async () => {
-    if (isRevoked) {
-      try {
-        if ((await isRevoked(auth.claims)) !== false) return { code: "TOKEN_REVOKED", revoked: true };
-      } catch (error) {
-        return { code: "UNAVAILABLE", error };
-      }
-    }
-    return revocationCheck(context, auth);
-  });
-}
-
-interface Refusal {
-  code: InBandRefreshErrorCode;
-  error?: unknown;
-  revoked?: true;
-  reason?: string;
-}
-
-/**
- * Holds the socket's incoming packets while `decide` runs; then starts the session (undefined) or cuts it: revoked →
- * `auth:revoked`; anything else → `auth:expired`, which sends the client through a fresh handshake that reports the
- * precise reason itself.
- */
-function gate(socket: HookSocket, context: AuthContext, decide: () => Promise<Refusal | undefined>): void {
-  let verdict: "pending" | "accepted" | "refused" = "pending";
-  const held: Array<() => void> = [];
-  const outgoing = holdOutgoing(socket, MAX_HELD_PACKETS);
-  let settle: (refusal: Refusal | undefined) => void = () => {};
-  const settled = new Promise<Refusal | undefined>((resolve) => {
-    settle = resolve;
-  });
-  socket.use((_packet, next) => {
-    if (verdict === "accepted") next();
-    else if (verdict === "pending") {
-      // A client that floods a pending check is not buffered without end.
-      if (held.length >= MAX_HELD_PACKETS) settle({ code: "UNAVAILABLE" });
-      else held.push(() => next());
-    }
-    // Refused: the packet is dropped; the socket is being disconnected.
-  });
-  // A store that never answers must not keep the socket (and what it holds) in limbo.
-  const timer = context.clock.setTimeout(() => settle({ code: "UNAVAILABLE" }), RECHECK_TIMEOUT_MS);
-  decide().then(settle, (error: unknown) => settle({ code: "UNAVAILABLE", error }));
-  void settled.then((decided) => {
-    context.clock.clearTimeout(timer);
-    if (verdict !== "pending") return;
-    const refusal = decided ?? (outgoing.overflow() ? { code: "UNAVAILABLE" as const } : undefined);
-    if (!socket.connected) {
-      verdict = "refused";
-      outgoing.release(false);
-      dropWithheld(socket);
-      return;
-    }
-    if (refusal === undefined) {
-      verdict = "accepted";
-      releaseWithheld(socket);
-      outgoing.release(true);
-      startSession(socket, context);
-      for (const release of held.splice(0)) release();
-      return;
-    }
-    verdict = "refused";
-    held.length = 0;
-    outgoing.release(false);
-    dropWithheld(socket);
-    const { code, error } = refusal;
-    context.onReject(
-      error === undefined
-        ? { phase: "recovery", code, socketId: socket.id }
-        : { phase: "recovery", code, socketId: socket.id, error },
-    );
-    if (refusal.revoked) {
-      const payload: RevokedPayload = { reason: refusal.reason ?? "revoked" };
-      cut(socket, ProtocolEvent.Revoked, payload);
-    } else cut(socket, ProtocolEvent.Expired, {});
-  });
-}
-
-/**
  * Asks the revocation store again about the socket's current token; a covered one ends the session with
  * `auth:revoked`. A store that fails here leaves the socket up: it passed the check just before.
  */
@@ -249,7 +109,7 @@ function revoke(session: Session, reason: string): void {
 }
 
 /** Reads and checks the shape of `socket.data.auth`, which a persistent adapter may have serialised. */
-function authOf(socket: HookSocket): AuthData<object> | undefined {
+export function authOf(socket: HookSocket): AuthData<object> | undefined {
   const auth = (socket.data as { auth?: unknown } | null | undefined)?.auth;
   if (typeof auth !== "object" || auth === null) return undefined;
   const { subject, claims, expiresAt } = auth as Partial<AuthData<object>>;
@@ -295,7 +155,7 @@ function stop(session: Session): void {
 }
 
 /** Sends the last word, then closes the connection; socket.io flushes queued packets before closing. */
-function cut(socket: HookSocket, event: string, payload: object): void {
+export function cut(socket: HookSocket, event: string, payload: object): void {
   if (!socket.connected) return;
   socket.emit(event, payload);
   socket.disconnect(true);
