@@ -3,6 +3,7 @@
 import { cutting } from "./cutting.js";
 import { handshake } from "./handshake.js";
 import { memory } from "./memory.js";
+import { redaction } from "./redaction.js";
 import { revocation } from "./revocation.js";
 import { rotation } from "./rotation.js";
 import { sizes } from "./size.js";
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   spread: async () => spread(),
   memory: () => memory(),
   throughput: () => throughput(),
+  redaction: async () => redaction(),
   cutting: () => cutting(undefined, process.argv.slice(3)),
   revocation: () => revocation(),
 };
