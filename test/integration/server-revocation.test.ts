@@ -112,7 +112,9 @@ describe("revokeSessions: issued before an instant, or one jti", () => {
   it("issuedBefore cuts only the sockets whose token is older", async () => {
     const server = await serve();
     const now = Math.floor(Date.now() / 1000);
-    const older = client(server.url, { token: await signToken({ subject: "alice", iat: now - 100, ttlSec: 1000 }) });
+    const older = client(server.url, {
+      token: await signToken({ subject: "alice", iat: now - 100, ttlSec: 1000 }),
+    });
     const newer = client(server.url, { token: await signToken({ subject: "alice", iat: now }) });
     await Promise.all([older, newer].map((socket) => nextEvent(socket, "auth:ready")));
     const olderLog = record(older);
