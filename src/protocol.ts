@@ -49,12 +49,24 @@ export const ProtocolEvent = {
   Revoked: "auth:revoked",
 } as const;
 
+/**
+ * The version of this protocol the companion speaks, announced in `auth:ready { version }` (docs/protocol.md,
+ * "Versioning"). Raised only for a change a client of the previous version would misread; additions that such a
+ * client ignores (an optional field, a new event) keep it.
+ */
+export const PROTOCOL_VERSION = 1;
+
 /** Payload of `auth:ready`. */
 export interface ReadyPayload {
   /** Expiry of the accepted token, epoch milliseconds on the server's clock; null if it has none. */
   expiresAt: number | null;
   /** True when the server serves `auth:refresh`. */
   inBand: boolean;
+  /**
+   * The protocol version the server speaks ({@link PROTOCOL_VERSION}). Optional: servers written before it was added
+   * send none, and a client treats a missing or unusable value as 1.
+   */
+  version?: number;
 }
 
 /** Payload the client sends with `auth:refresh`. */

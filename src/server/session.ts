@@ -6,6 +6,7 @@
  */
 import {
   type ExpiringPayload,
+  PROTOCOL_VERSION,
   ProtocolEvent,
   type ReadyPayload,
   type RefreshAck,
@@ -81,7 +82,11 @@ export function startSession(socket: HookSocket, context: AuthContext): void {
     socket.on(ProtocolEvent.Refresh, (...args: unknown[]) => onRefreshRequest(session, args));
   }
   armExpiry(session, auth.expiresAt);
-  const ready: ReadyPayload = { expiresAt: auth.expiresAt, inBand: context.inBand };
+  const ready: ReadyPayload = {
+    expiresAt: auth.expiresAt,
+    inBand: context.inBand,
+    version: PROTOCOL_VERSION,
+  };
   socket.emit(ProtocolEvent.Ready, ready);
 }
 

@@ -115,7 +115,7 @@ describe("expiry watchdog", () => {
     servers.push(server);
     server.io.use(authenticate({ verify: () => ({ sub: "u" }), clock }));
     const socket = client(server.url, { token: "opaque" });
-    expect(await nextEvent(socket, "auth:ready")).toEqual({ expiresAt: null, inBand: true });
+    expect(await nextEvent(socket, "auth:ready")).toEqual({ expiresAt: null, inBand: true, version: 1 });
     expect(clock.pending()).toBe(0);
   });
 

@@ -61,7 +61,7 @@ describe("handshake: accepted", () => {
     await connected(socket);
     const payload = await ready;
     const exp = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()).exp as number;
-    expect(payload).toEqual({ expiresAt: exp * 1000, inBand: true });
+    expect(payload).toEqual({ expiresAt: exp * 1000, inBand: true, version: 1 });
     expect(seen).toEqual([
       {
         subject: "alice",
@@ -107,7 +107,7 @@ describe("handshake: accepted", () => {
       subject: (claims) => String((claims as { uid: string }).uid),
     });
     const socket = client(server.url, { token: "opaque-1" });
-    expect(await nextEvent(socket, "auth:ready")).toEqual({ expiresAt: null, inBand: true });
+    expect(await nextEvent(socket, "auth:ready")).toEqual({ expiresAt: null, inBand: true, version: 1 });
   });
 });
 
