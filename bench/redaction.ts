@@ -12,7 +12,7 @@ function median(run: () => void): number {
     run();
     times.push(performance.now() - started);
   }
-  return Math.round(times.sort((a, b) => a - b)[4] * 100) / 100;
+  return Math.round((times.sort((a, b) => a - b)[4] as number) * 100) / 100;
 }
 
 export function redaction() {
