@@ -70,6 +70,16 @@ export default defineConfig({
       },
       {
         test: {
+          // docs/protocol.md checked on the wire with raw socket.io-client sockets; against the in-process Node
+          // companion unless CONFORMANCE_URL / CONFORMANCE_TARGET name another server (test/conformance/README.md).
+          name: "conformance",
+          include: ["test/conformance/**/*.test.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
           name: "types",
           include: [],
           typecheck: {
