@@ -1,29 +1,9 @@
-import type { Socket } from "socket.io-client";
-import type { TimerHandle } from "./clock.js";
+import { ClientBase } from "./client-base.js";
 import { ConnectionScope, expiryTolerance, judgeRefusal } from "./connection.js";
-import type { CrossTab } from "./cross-tab.js";
-import {
-  createDiagnostics,
-  type Diagnostics,
-  emitAfterClose,
-  emitAfterLoggedOut,
-  refuseEmits,
-} from "./diagnostics.js";
+import { emitAfterLoggedOut, refuseEmits } from "./diagnostics.js";
 import { AuthedSocketError, UnauthorizedError } from "./errors.js";
-import {
-  type AuthedSocketEventName,
-  type AuthedSocketEvents,
-  type AuthedSocketListener,
-  type AuthedSocketState,
-  createEmitter,
-  type LoggedOutReason,
-  type RefreshReason,
-} from "./events.js";
-import { readClaims } from "./expiry.js";
+import type { LoggedOutReason, RefreshReason } from "./events.js";
 import { clearOutsideAuth, isAbort, placeOutsideAuth, tokenForHandshake } from "./handshake.js";
-import { checkTransition } from "./lifecycle.js";
-import { createLog, type Log } from "./log.js";
-import type { NormalizedOptions } from "./options.js";
 import { drained, requestInBand } from "./rotation.js";
 import { backoffDelay, clampDelay } from "./schedule.js";
 import {
@@ -34,9 +14,8 @@ import {
   forgetTransportToken,
 } from "./socket-internals.js";
 import { subjectOf } from "./subject.js";
-import { type CancelTimer, type TimerClock, timerAt } from "./timer.js";
-import { createTokenKeeper, type KeptToken, type TokenKeeper } from "./token.js";
-import { WAIT_FOR_DEFAULT_MS, waitForEvent } from "./wait-for.js";
+import { timerAt } from "./timer.js";
+import type { KeptToken } from "./token.js";
 
 /** How long a connection must live before the refusals counted so far are forgotten. */
 const SETTLE_MS = 2000;
@@ -45,183 +24,13 @@ const STEP_MS = 30_000;
 /** Longest drain before a re-handshake when the connection's token has no known expiry. */
 const DRAIN_MAX_MS = 2000;
 
-type Shared = { token: string; expiresIn?: number };
 
 /**
- * The client: one object per `createAuthedSocket`, its behaviour on the prototype (no per-client closures but the
- * socket listeners). It is what the app receives, typed as `AuthedSocket`; everything not in that interface is
- * internal. Socket and protocol listeners are attached by wiring.ts; state that belongs to one connection lives in
- * its ConnectionScope, never here.
+ * The client's behaviour on top of its state (client-base.ts): handshakes and their connection scopes, the one
+ * reconnect path, handing new tokens to the connection, the proactive timer, ending a session. Socket and protocol
+ * listeners are attached by wiring.ts.
  */
-export class ClientCore implements TimerClock {
-  state: AuthedSocketState = "idle";
-  /** @internal */ lastAuthenticated: AuthedSocketEvents["authenticated"] | null = null;
-  /** @internal The live handshake or connection; null between connections and while the client stops the socket. */
-  scope: ConnectionScope | null = null;
-  /** @internal The last token handed to any handshake: a change of subject forgets socket.io's recovery session. */
-  lastPresented: KeptToken | null = null;
-  /** @internal Refusals of the newest, freshly refreshed token in a row; forgotten once a connection settles. */
-  rejections = 0;
-  /** @internal Re-handshakes after refusals that are not about the token; forgotten once a connection settles. */
-  retryAttempt = 0;
-  /** @internal The server cuts connections at the token's expiry: a refreshed token goes by drained re-handshake. */
-  cutsAtExpiry: boolean;
-  /** @internal The reconnect this client owns (after a refusal, a kick, a backoff); null when the Manager is. */
-  reconnecting: CancelTimer | null = null;
-  /** @internal */ refreshTimer: CancelTimer | null = null;
-  /** @internal While the session is over, emits fail at once instead of waiting for a next session. */
-  allowEmits: (() => void) | null = null;
-  /** @internal The last few tokens handed to the server: the log redacts them after the keeper moved on. */
-  readonly sentTokens: string[] = [];
-  /** @internal What close() undoes: functions to call, and listeners kept flat as target, event, handler. */
-  readonly disposers: (() => void)[] = [];
-  /** @internal */ readonly listeners: unknown[] = [];
-  /** @internal */ readonly events: ReturnType<typeof createEmitter>;
-  /** @internal */ readonly keeper: TokenKeeper;
-  /** @internal */ readonly log: Log;
-  /** @internal */ readonly diagnostics: Diagnostics;
-  /** @internal */ readonly crossTab: CrossTab | null;
-
-  constructor(
-    /** @internal */ readonly o: NormalizedOptions,
-    /** @internal */ readonly href: string,
-    readonly socket: Socket,
-  ) {
-    this.cutsAtExpiry = o.rotation === "reconnect";
-    this.events = createEmitter((error) => this.log.error("a lifecycle listener threw", error));
-    this.crossTab =
-      o.crossTab?.attach({
-        url: href,
-        refreshTimeoutMs: o.refreshTimeoutMs,
-        now: () => this.now(),
-        setTimeout: (callback, ms) => this.setTimeout(callback, ms),
-        clearTimeout: (handle) => this.clearTimeout(handle),
-        adopt: (result) => this.adoptShared(result),
-        accept: (result) => this.acceptShared(result),
-      }) ?? null;
-    const refresh = this.crossTab ? this.crossTab.wrap(o.refresh) : o.refresh;
-    this.keeper = createTokenKeeper(
-      { ...o, refresh },
-      {
-        attempt: (reason, attempt) => this.events.emit("refreshing", { reason, attempt }),
-        failed: (error, attempt, retryInMs) => {
-          this.diagnostics.refreshFailed(error, attempt, retryInMs);
-          this.events.emit("refresh_failed", { error, attempt, retryInMs });
-        },
-        refreshed: (token) => {
-          this.events.emit("refreshed", { expiresAt: token.expiresAt });
-          this.armTimer();
-        },
-        warn: (message) => this.log.warn(message),
-      },
-    );
-    this.log = createLog(o.logger, () => {
-      const held = this.keeper.current?.value;
-      return held ? [held, ...this.sentTokens] : this.sentTokens;
-    });
-    this.diagnostics = createDiagnostics({ log: this.log, url: href, debug: o.debug, now: () => this.now() });
-  }
-
-  // ---- time (the client is its own TimerClock) --------------------------------------------------------------
-
-  /** @internal */ now(): number {
-    return this.o.clock.now();
-  }
-  /** @internal */ setTimeout(callback: () => void, ms: number): TimerHandle {
-    return this.o.timers.setTimeout(callback, ms);
-  }
-  /** @internal */ clearTimeout(handle: TimerHandle): void {
-    this.o.timers.clearTimeout(handle);
-  }
-
-  // ---- the public API ---------------------------------------------------------------------------------------
-
-  get expiresAt(): number | null {
-    return this.keeper.current?.expiresAt ?? null;
-  }
-  on<K extends AuthedSocketEventName>(event: K, listener: AuthedSocketListener<K>): () => void {
-    return this.events.on(event, listener);
-  }
-  once<K extends AuthedSocketEventName>(event: K, listener: AuthedSocketListener<K>): () => void {
-    return this.events.once(event, listener);
-  }
-  off<K extends AuthedSocketEventName>(event: K, listener?: AuthedSocketListener<K>): void {
-    this.events.off(event, listener);
-  }
-  waitFor<K extends AuthedSocketEventName>(
-    event: K,
-    { timeoutMs = WAIT_FOR_DEFAULT_MS }: { timeoutMs?: number } = {},
-  ): Promise<AuthedSocketEvents[K]> {
-    const { state, lastAuthenticated } = this;
-    if (state === "closed")
-      return Promise.reject(new AuthedSocketError("ERR_CLOSED", "the client is closed"));
-    if (
-      event === "authenticated" &&
-      (state === "authenticated" || state === "refreshing") &&
-      lastAuthenticated
-    )
-      return Promise.resolve(lastAuthenticated as AuthedSocketEvents[K]);
-    return waitForEvent(this.events, this.o.timers, event, timeoutMs, this.diagnostics.explain);
-  }
-  connect(): void {
-    if (this.state === "closed") throw new AuthedSocketError("ERR_CLOSED", "connect() after close()");
-    if (this.state !== "idle" && this.state !== "logged_out") return;
-    this.allowEmits?.();
-    this.allowEmits = null;
-    this.installAuth();
-    this.setState("connecting");
-    this.socket.connect();
-  }
-  refresh(): Promise<void> {
-    if (this.state === "closed")
-      return Promise.reject(new AuthedSocketError("ERR_CLOSED", "refresh() after close()"));
-    if (this.state === "logged_out")
-      return Promise.reject(new AuthedSocketError("ERR_LOGGED_OUT", "refresh() after logout"));
-    return this.refreshNow("manual");
-  }
-  logout(): void {
-    if (this.state === "closed") return;
-    if (this.state === "logged_out") return this.teardown();
-    this.loggedOut("logout");
-  }
-  close(): void {
-    if (this.state === "closed") return;
-    this.teardown();
-    this.allowEmits?.();
-    this.allowEmits = refuseEmits(this.socket, emitAfterClose, this.log);
-    this.setState("closed");
-    for (const dispose of this.disposers.splice(0)) dispose();
-    const { listeners } = this;
-    for (let i = 0; i < listeners.length; i += 3)
-      (listeners[i] as { off(event: unknown, handler: unknown): void }).off(
-        listeners[i + 1],
-        listeners[i + 2],
-      );
-    listeners.length = 0;
-    this.events.clear();
-  }
-
-  // ---- state ------------------------------------------------------------------------------------------------
-
-  /** @internal */ setState(to: AuthedSocketState, cause = "client"): void {
-    const from = this.state;
-    if (from === to) return;
-    checkTransition(from, to, cause, (message) => this.log.error(message));
-    this.state = to;
-    this.events.emit("state", { from, to });
-  }
-  /** @internal */ isOver(): boolean {
-    return this.state === "logged_out" || this.state === "closed";
-  }
-  /** @internal The callback belongs to the live connection, and the session goes on. */
-  isLive(s: ConnectionScope): boolean {
-    return s === this.scope && !s.disposed && !this.isOver();
-  }
-  /** @internal */ isUsable(token: KeptToken): boolean {
-    const status = this.keeper.status(token);
-    return status === "ok" || status === "stale";
-  }
-
+export class ClientCore extends ClientBase {
   // ---- the handshake ----------------------------------------------------------------------------------------
 
   /** @internal */ present(s: ConnectionScope, token: KeptToken): void {
@@ -486,26 +295,6 @@ export class ClientCore implements TimerClock {
     if ((status === "stale" || status === "expired") && this.state === "authenticated")
       return void this.refreshNow("expiring").catch(noop);
     this.armTimer();
-  }
-
-  // ---- tabs -------------------------------------------------------------------------------------------------
-
-  /** @internal A newer token another tab published. */
-  adoptShared(result: Shared): void {
-    if (this.state === "idle" || this.isOver()) return;
-    const token = this.keeper.adopt(result);
-    if (token && this.state === "authenticated") this.deliver(token);
-  }
-
-  /** @internal A token posted on the channel (by a tab or any same-origin script): unexpired, this subject. */
-  acceptShared(result: Shared): boolean {
-    if (result.expiresIn === undefined) {
-      const { exp } = readClaims(result.token);
-      if (exp !== undefined && exp * 1000 <= this.now()) return false;
-    }
-    const held = this.keeper.current?.value ?? this.lastPresented?.value;
-    const subject = held === undefined ? undefined : subjectOf(held);
-    return subject === undefined || subjectOf(result.token) === subject;
   }
 
   // ---- ending -----------------------------------------------------------------------------------------------
