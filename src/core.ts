@@ -24,7 +24,6 @@ const STEP_MS = 30_000;
 /** Longest drain before a re-handshake when the connection's token has no known expiry. */
 const DRAIN_MAX_MS = 2000;
 
-
 /**
  * The client's behaviour on top of its state (client-base.ts): handshakes and their connection scopes, the one
  * reconnect path, handing new tokens to the connection, the proactive timer, ending a session. Socket and protocol

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { systemClock, systemTimers } from "../../src/clock.js";
 import { type AuthedSocket, createAuthedSocket } from "../../src/index.js";
-import { closestName, editDistance, normalizeOptions, OPTION_NAMES } from "../../src/options.js";
+import { closestName, editDistance, OPTION_NAMES } from "../../src/option-names.js";
+import { normalizeOptions } from "../../src/options.js";
 import { fakeJwt } from "../helpers/fake-socket.js";
 
 const refresh = () => null;
