@@ -81,7 +81,10 @@ export async function refusal(
   const p = probe(target, auth);
   const first = await Promise.race([p.next("connect_error"), p.next("connect")]);
   if (first.event === "connect") throw new Error("the handshake was accepted");
-  const { message, data } = first.payload as { message: string; data?: { code?: unknown; retryAfterMs?: unknown } };
+  const { message, data } = first.payload as {
+    message: string;
+    data?: { code?: unknown; retryAfterMs?: unknown };
+  };
   // A refusal without data (a transport error, a server outside the protocol) fails on the code, not on a TypeError.
   return { message, data: data ?? {} };
 }
