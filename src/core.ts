@@ -104,7 +104,7 @@ export class ClientCore extends ClientBase {
    * of destroying the new attempt), after a delay (ms), or once a refresh has produced a token. Every reconnect the
    * client itself decides goes through here.
    */
-  reconnect(after: number | Promise<unknown>): void {
+  reconnect(after: number | "now" | Promise<unknown>): void {
     this.cancelReconnect();
     this.stopSocket();
     const go = () => {
@@ -113,6 +113,8 @@ export class ClientCore extends ClientBase {
       this.setState("connecting");
       this.socket.connect();
     };
+    // "now": the caller runs outside any packet of the old connection (a drained rotation), so no turn is needed.
+    if (after === "now") return go();
     if (typeof after === "number") {
       this.setState(after === 0 ? "connecting" : "reconnecting");
       this.reconnecting = timerAt(this, this.now() + after, go);
@@ -205,7 +207,7 @@ export class ClientCore extends ClientBase {
       expiresAt === null || presented === null
         ? this.now() + DRAIN_MAX_MS
         : expiresAt - expiryTolerance(presented);
-    void drained(this.socket, s, this, until).then(() => this.isLive(s) && this.reconnect(0));
+    void drained(this.socket, s, this, until).then(() => this.isLive(s) && this.reconnect("now"));
   }
 
   /** @internal */ async rotateInBand(s: ConnectionScope, token: KeptToken): Promise<void> {
