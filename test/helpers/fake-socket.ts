@@ -30,15 +30,9 @@ export class FakeEmitter {
   }
 }
 
-export function fakeJwt(iatSec: number, expSec: number): string {
-  const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
-  return `${enc({ alg: "HS256", typ: "JWT" })}.${enc({ sub: "u", iat: iatSec, exp: expSec, n: Math.random() })}.sig`;
-}
+import { expOf } from "./fake-jwt.js";
 
-export function expOf(token: string): number {
-  const payload = token.split(".")[1] ?? "";
-  return (JSON.parse(Buffer.from(payload, "base64url").toString()) as { exp: number }).exp;
-}
+export { expOf, fakeJwt } from "./fake-jwt.js";
 
 /** A fresh world: nothing happened yet; `inBand` says whether the fake server speaks the in-band protocol. */
 export function newWorld(inBand = true): World {

@@ -4,7 +4,7 @@ import type { Clock, Timers } from "../../src/clock.js";
 import { anchorToken, IAT_RESOLUTION_MS, SKEW_DEADBAND_MS, SkewEstimator } from "../../src/expiry.js";
 import { normalizeOptions, type RefreshContext } from "../../src/options.js";
 import { createTokenKeeper } from "../../src/token.js";
-import { jwtAt } from "./support.js";
+import { jwtAt } from "../helpers/support.js";
 
 const MINUTE = 60_000;
 /** The issuer's "now" with a sub-second part, as a real one has. */

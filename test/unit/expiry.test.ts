@@ -7,7 +7,7 @@ import {
   SkewEstimator,
 } from "../../src/expiry.js";
 import { refreshInstantInWindow } from "../../src/schedule.js";
-import { fakeJwt, jwtAt } from "./support.js";
+import { fakeJwt, jwtAt } from "../helpers/support.js";
 
 const MINUTE = 60_000;
 /** The issuer's "now": a fixed instant with a sub-second part, as a real one would have. */

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type AuthedSocket, createAuthedSocket, type Logger, type RefreshContext } from "../../src/index.js";
 import { createLog, redactText } from "../../src/log.js";
 import { FakeEmitter } from "../helpers/fake-socket.js";
-import { deepText, fakeJwt, rejectionOf } from "./support.js";
+import { deepText, fakeJwt, rejectionOf } from "../helpers/support.js";
 
 /** A logger with all four levels that keeps every argument it receives. */
 function capturingLogger() {

@@ -4,7 +4,7 @@ import { type AuthedSocketError, RefreshError, UnauthorizedError } from "../../s
 import { IAT_RESOLUTION_MS } from "../../src/expiry.js";
 import { type AuthedSocketOptions, normalizeOptions, type RefreshContext } from "../../src/options.js";
 import { createTokenKeeper, type KeeperHooks } from "../../src/token.js";
-import { deferred, fakeJwt, jwtAt, rejectionOf, track } from "./support.js";
+import { deferred, fakeJwt, jwtAt, rejectionOf, track } from "../helpers/support.js";
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const MINUTE = 60_000;

@@ -1,6 +1,7 @@
 /**
- * Regressions: bugs found in review, each pinned by the test that first failed on it. The comment above each test
- * names the cause as it was.
+ * Edge cases of the small modules (classification, logging, timer limits, skew after a clock correction, margin
+ * functions, once/off, option validation), grouped by module; each was found in review and failed first. The comment
+ * above each test names the cause as it was.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { classifyRefusal } from "../../src/classify.js";
@@ -9,7 +10,7 @@ import { IAT_RESOLUTION_MS } from "../../src/expiry.js";
 import { createLog } from "../../src/log.js";
 import { type AuthedSocketOptions, normalizeOptions } from "../../src/options.js";
 import { createTokenKeeper, type KeeperHooks } from "../../src/token.js";
-import { deepText, deferred, jwtAt, track } from "./support.js";
+import { deepText, deferred, jwtAt, track } from "../helpers/support.js";
 
 const MINUTE = 60_000;
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);

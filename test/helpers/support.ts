@@ -3,18 +3,7 @@
  * deferred promises, and settling a promise early so a rejection is never reported as unhandled while fake time runs.
  */
 
-const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64url");
-
-/** A JWT-shaped token with the given payload and a fake signature; `jwt-decode` reads it like a real one. */
-export function fakeJwt(payload: Record<string, unknown>): string {
-  return `${encode({ alg: "HS256", typ: "JWT" })}.${encode(payload)}.c2lnbmF0dXJl`;
-}
-
-/** A token issued at `iatMs` (issuer clock) that lives `lifetimeSec` seconds. */
-export function jwtAt(iatMs: number, lifetimeSec: number, extra: Record<string, unknown> = {}): string {
-  const iat = Math.floor(iatMs / 1000);
-  return fakeJwt({ sub: "user-1", iat, exp: iat + lifetimeSec, ...extra });
-}
+export { fakeJwt, jwtAt } from "./fake-jwt.js";
 
 export interface Deferred<T> {
   promise: Promise<T>;
