@@ -27,4 +27,4 @@ export type {
   TokenResult,
 } from "./options.js";
 export type { InBandRefreshErrorCode, RefreshAck } from "./protocol.js";
-export { HandshakeErrorCode, ProtocolEvent } from "./protocol.js";
+export { HandshakeErrorCode, PROTOCOL_VERSION, ProtocolEvent } from "./protocol.js";

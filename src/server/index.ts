@@ -11,7 +11,7 @@ export type {
   RefreshRequest,
   RevokedPayload,
 } from "../protocol.js";
-export { HandshakeErrorCode, ProtocolEvent } from "../protocol.js";
+export { HandshakeErrorCode, PROTOCOL_VERSION, ProtocolEvent } from "../protocol.js";
 export { authenticate, type GuardTarget, guardRecovered } from "./authenticate.js";
 export { requireClaims } from "./claims.js";
 export type { ServerClock } from "./clock.js";
