@@ -334,26 +334,26 @@ export function createDiagnostics({ log, url, debug, now }: DiagnosticsOptions) 
       else log.debug(line);
     },
 
+    /** A `connect_error`: the client calls this first in its own listener, so a refusal is on record. */
+    connectError: onConnectError,
+
+    /** A `connect`: the attempts and refusals counted so far are forgotten. */
+    connected: onConnect,
+
     /**
-     * Starts listening; returns the function that stops. Call it before the client adds its own socket listeners.
+     * With `debug`: narrates disconnects, reconnect attempts and every lifecycle event; returns the function that
+     * stops. Without `debug` nothing listens (no listener, no closure per client).
      */
-    watch(socketLike: object, events: WatchedEvents): () => void {
-      // socket.io-client's typed on/off accept no listener of unknown arguments; these are the untyped shapes.
+    narrateLifecycle(socketLike: object, events: WatchedEvents): () => void {
+      if (!debug) return () => undefined;
       const socket = socketLike as WatchedSocket;
-      const stops: (() => void)[] = [];
-      const on = (
-        target: WatchedSocket | WatchedSocket["io"],
-        event: string,
-        listener: (...args: never[]) => void,
-      ) => {
-        target.on(event, listener);
-        stops.push(() => target.off(event, listener));
-      };
-      on(socket, "connect_error", (error: SocketError) => onConnectError(error, socket.active));
-      on(socket, "connect", onConnect);
-      on(socket, "disconnect", (reason: string) => narrate(`disconnected: ${reason}`));
-      on(socket.io, "reconnect_attempt", (attempt: number) => narrate(`reconnect attempt ${attempt}`));
-      stops.push(
+      const onDisconnect = (reason: string) => narrate(`disconnected: ${reason}`);
+      const onAttempt = (attempt: number) => narrate(`reconnect attempt ${attempt}`);
+      socket.on("disconnect", onDisconnect);
+      socket.io.on("reconnect_attempt", onAttempt);
+      const stops = [
+        () => socket.off("disconnect", onDisconnect),
+        () => socket.io.off("reconnect_attempt", onAttempt),
         events.on("state", ({ from, to }: { from: AuthedSocketState; to: AuthedSocketState }) =>
           narrate(`state ${from} → ${to}`),
         ),
@@ -364,9 +364,26 @@ export function createDiagnostics({ log, url, debug, now }: DiagnosticsOptions) 
         events.on("authenticated", ({ via, expiresAt }) =>
           narrate(`authenticated (${via}) with ${expiresIn(expiresAt)}`),
         ),
-      );
+      ];
       return () => {
         for (const stop of stops.splice(0)) stop();
+      };
+    },
+
+    /**
+     * Listens on its own (for code that is not the client): `connect_error` and `connect`, plus the narration with
+     * `debug`; returns the function that stops. Attach it before other listeners of those events.
+     */
+    watch(socketLike: object, events: WatchedEvents): () => void {
+      const socket = socketLike as WatchedSocket;
+      const onError = (error: SocketError) => onConnectError(error, socket.active);
+      socket.on("connect_error", onError);
+      socket.on("connect", onConnect);
+      const stopNarration = this.narrateLifecycle(socket, events);
+      return () => {
+        socket.off("connect_error", onError);
+        socket.off("connect", onConnect);
+        stopNarration();
       };
     },
   };

@@ -21,8 +21,9 @@ export function wire(core: ClientCore): void {
     (target as Target).on(event, handler);
     listeners.push(target, event, handler);
   };
-  // The narrator listens first, so a refusal is on record by the time the client's own listener ends the session.
-  disposers.push(core.diagnostics.watch(socket, core.events));
+  const { diagnostics } = core;
+  // The narration listens only with `debug`; the refusal record is kept by the client's own listeners (first thing).
+  disposers.push(diagnostics.narrateLifecycle(socket, core.events));
 
   const userIsAuthError = o.isAuthError;
   /** The app's classifier, with its throws reported instead of stalling the connection. */
@@ -38,11 +39,13 @@ export function wire(core: ClientCore): void {
     });
 
   listen(socket, "connect", () => {
+    diagnostics.connected();
     const s = core.scope;
     if (s && !core.isOver()) core.opened(s);
   });
 
   listen(socket, "connect_error", (error: Error & { data?: unknown }) => {
+    diagnostics.connectError(error, socket.active);
     if (core.isOver()) return;
     // Transport errors: the Manager retries and the auth function refreshes, unless the app turned that off.
     if (socket.active) {
