@@ -39,36 +39,47 @@ type Options = Pick<
  * its signal, transient failures retried with backoff. A generation number makes every result that arrives after
  * `reset()` a no-op, so a refresh that resolves after logout cannot bring a token back.
  */
-export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: () => number = Math.random) {
-  let held: KeptToken | null = null;
-  let generation = 0;
-  let flight: Promise<KeptToken> | null = null;
-  let queued: Promise<KeptToken> | null = null;
-  const cancels = new Set<() => void>();
-  const skew = new SkewEstimator();
+export class TokenKeeper {
+  private held: KeptToken | null = null;
+  private generation = 0;
+  private flight: Promise<KeptToken> | null = null;
+  private queued: Promise<KeptToken> | null = null;
+  private readonly cancels = new Set<() => void>();
+  private readonly skew = new SkewEstimator();
   /** The last token taken from another tab: the same token handed back by the coordinator is not news. */
-  let adopted: KeptToken | null = null;
+  private adopted: KeptToken | null = null;
   /** Provider results that cannot be tokens, in a row: a programming error after a few, not a blip. */
-  const shapes = createShapeErrorCounter();
+  private readonly shapes = createShapeErrorCounter();
+
+  constructor(
+    private readonly options: Options,
+    private readonly hooks: KeeperHooks,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** The token in hand, or null. */
+  get current(): KeptToken | null {
+    return this.held;
+  }
 
   /** "ok", "stale" (inside the margin), "expired", or "none", judged on the local clock now. */
-  function status(token: KeptToken | null = held): "ok" | "stale" | "expired" | "none" {
+  status(token: KeptToken | null = this.held): "ok" | "stale" | "expired" | "none" {
     if (!token) return "none";
-    const now = options.clock.now();
+    const now = this.options.clock.now();
     if (token.expiresAt !== null && now >= token.expiresAt) return "expired";
     if (token.refreshAt !== null && now >= token.refreshAt) return "stale";
     return "ok";
   }
 
   /** Reads the stored token through `getToken` when none is held. Resolves null when there is none. */
-  async function load(): Promise<KeptToken | null> {
-    if (held) return held;
-    const gen = generation;
-    const result = await call(() => options.getToken(), "getToken");
-    check(gen);
-    if (held) return held;
+  async load(): Promise<KeptToken | null> {
+    if (this.held) return this.held;
+    const gen = this.generation;
+    const result = await this.call(() => this.options.getToken(), "getToken");
+    this.check(gen);
+    if (this.held) return this.held;
     if (result === null || result === undefined) return null;
-    return accept(result, false, null, "getToken");
+    return this.accept(result, false, null, "getToken");
   }
 
   /**
@@ -76,112 +87,119 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
    * the very token the server just refused): it queues one fresh refresh behind it, shared by every forced caller
    * until it starts.
    */
-  function refresh(reason: RefreshReason, forced = false): Promise<KeptToken> {
-    if (!flight) return start(reason);
-    if (!forced) return queued ?? flight;
-    if (!queued) {
-      const gen = generation;
-      const next: Promise<KeptToken> = flight
+  refresh(reason: RefreshReason, forced = false): Promise<KeptToken> {
+    if (!this.flight) return this.start(reason);
+    if (!forced) return this.queued ?? this.flight;
+    if (!this.queued) {
+      const gen = this.generation;
+      const next: Promise<KeptToken> = this.flight
         .catch(() => undefined)
         .then(() => {
-          if (queued === next) queued = null;
-          check(gen);
-          return flight ?? start(reason);
+          if (this.queued === next) this.queued = null;
+          this.check(gen);
+          return this.flight ?? this.start(reason);
         });
-      queued = next;
+      this.queued = next;
     }
-    return queued;
+    return this.queued;
   }
 
   /**
    * Takes a token obtained elsewhere (another tab's refresh) as if this keeper had refreshed: it becomes the held
    * token and `refreshed` fires. Returns null (with a warning) for a result that does not validate.
    */
-  function adopt(result: TokenResult): KeptToken | null {
+  adopt(result: TokenResult): KeptToken | null {
     try {
       // Another tab's token may be minutes old: its iat only bounds the skew (as a stored token's does).
-      const token = accept(result, true, null);
-      adopted = token;
-      hooks.refreshed(token);
+      const token = this.accept(result, true, null);
+      this.adopted = token;
+      this.hooks.refreshed(token);
       return token;
     } catch (error) {
-      hooks.warn(`ignored a token shared by another tab: ${describeError(error)}`);
+      this.hooks.warn(`ignored a token shared by another tab: ${describeError(error)}`);
       return null;
     }
   }
 
   /** Forgets the token and abandons every refresh, retry wait and queued refresh. */
-  function reset(): void {
-    generation++;
-    held = null;
-    adopted = null;
-    shapes.reset();
-    flight = null;
-    queued = null;
-    for (const cancel of [...cancels]) cancel();
-    cancels.clear();
+  reset(): void {
+    this.generation++;
+    this.held = null;
+    this.adopted = null;
+    this.shapes.reset();
+    this.flight = null;
+    this.queued = null;
+    for (const cancel of [...this.cancels]) cancel();
+    this.cancels.clear();
   }
 
-  function start(reason: RefreshReason): Promise<KeptToken> {
-    const started: Promise<KeptToken> = run(reason, generation).finally(() => {
-      if (flight === started) flight = null;
+  private start(reason: RefreshReason): Promise<KeptToken> {
+    const started: Promise<KeptToken> = this.run(reason, this.generation).finally(() => {
+      if (this.flight === started) this.flight = null;
     });
-    flight = started;
+    this.flight = started;
     return started;
   }
 
-  async function run(reason: RefreshReason, gen: number): Promise<KeptToken> {
-    const { retry } = options;
+  private async run(reason: RefreshReason, gen: number): Promise<KeptToken> {
+    const { retry } = this.options;
     for (let attempt = 1; ; attempt++) {
-      hooks.attempt(reason, attempt);
+      this.hooks.attempt(reason, attempt);
       let failure: AuthedSocketError;
       let gaveUp: RefreshError | undefined;
-      const askedAt = options.clock.now();
+      const askedAt = this.options.clock.now();
       try {
-        const result = await call((signal) => options.refresh({ reason, signal, attempt }), "refresh");
-        check(gen);
+        const result = await this.call(
+          (signal) => this.options.refresh({ reason, signal, attempt }),
+          "refresh",
+        );
+        this.check(gen);
         if (result === null || result === undefined) throw new UnauthorizedError("refresh returned no token");
-        if (held && held === adopted && held.value === (typeof result === "string" ? result : result.token))
-          return held;
+        if (
+          this.held &&
+          this.held === this.adopted &&
+          this.held.value === (typeof result === "string" ? result : result.token)
+        )
+          return this.held;
         const checked = checkResult(result, "refresh");
         if (!checked.ok) {
           // A result that cannot be a token is a programming error: a few in a row end the session.
-          gaveUp = shapes.record(checked);
+          gaveUp = this.shapes.record(checked);
           throw gaveUp ?? checked.error;
         }
-        shapes.record(null);
-        const token = accept(checked, true, options.clock.now() - askedAt);
-        hooks.refreshed(token);
+        this.shapes.record(null);
+        const token = this.accept(checked, true, this.options.clock.now() - askedAt);
+        this.hooks.refreshed(token);
         return token;
       } catch (error) {
-        check(gen);
+        this.check(gen);
         if (error instanceof UnauthorizedError) throw error;
         if (gaveUp) {
-          hooks.failed(gaveUp, attempt, null);
+          this.hooks.failed(gaveUp, attempt, null);
           throw gaveUp;
         }
         failure = error instanceof AuthedSocketError ? error : refreshThrew(error);
       }
-      const backoff = backoffDelay({ attempt, ...retry, random: random() });
+      const backoff = backoffDelay({ attempt, ...retry, random: this.random() });
       // A token service that said when to come back (Retry-After) is not asked sooner, within the configured cap.
       const asked = failure instanceof RefreshError ? (failure.retryAfterMs ?? 0) : 0;
       const retryInMs =
         attempt < retry.attempts ? Math.min(Math.max(backoff, asked), retry.maxDelayMs) : null;
-      hooks.failed(failure, attempt, retryInMs);
+      this.hooks.failed(failure, attempt, retryInMs);
       if (retryInMs === null) throw failure;
-      await wait(retryInMs);
-      check(gen);
+      await this.wait(retryInMs);
+      this.check(gen);
     }
   }
 
   /** Calls a provider with a timeout; the signal is aborted on timeout and on reset. */
-  function call<T>(invoke: (signal: AbortSignal) => T | Promise<T>, what: string): Promise<T> {
-    const { timers, refreshTimeoutMs } = options;
+  private call<T>(invoke: (signal: AbortSignal) => T | Promise<T>, what: string): Promise<T> {
+    const { timers, refreshTimeoutMs } = this.options;
     const controller = new AbortController();
     return new Promise<T>((resolve, reject) => {
       const settle = () => {
         timers.clearTimeout(timer);
-        cancels.delete(cancel);
+        this.cancels.delete(cancel);
       };
       const cancel = () => {
         settle();
@@ -197,7 +215,7 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
         controller.abort(error);
         reject(error);
       }, refreshTimeoutMs);
-      cancels.add(cancel);
+      this.cancels.add(cancel);
       Promise.resolve()
         .then(() => invoke(controller.signal))
         .then(
@@ -213,22 +231,22 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
     });
   }
 
-  function wait(delayMs: number): Promise<void> {
+  private wait(delayMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const cancel = () => {
-        options.timers.clearTimeout(timer);
+        this.options.timers.clearTimeout(timer);
         reject(abandoned());
       };
-      const timer = options.timers.setTimeout(() => {
-        cancels.delete(cancel);
+      const timer = this.options.timers.setTimeout(() => {
+        this.cancels.delete(cancel);
         resolve();
       }, delayMs);
-      cancels.add(cancel);
+      this.cancels.add(cancel);
     });
   }
 
-  function check(gen: number): void {
-    if (gen !== generation) throw abandoned();
+  private check(gen: number): void {
+    if (gen !== this.generation) throw abandoned();
   }
 
   /**
@@ -239,12 +257,12 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
    * at least half of the life it actually has left, and when a refresh brought the same expiry as the token before
    * it, the next refresh waits for that expiry, since until then the issuer would answer the same.
    */
-  function refreshAtFor(token: HeldToken, fresh: boolean): number | null {
+  private refreshAtFor(token: HeldToken, fresh: boolean): number | null {
     const { expiresAt, lifetimeMs, receivedAt } = token;
     if (expiresAt === null || lifetimeMs === null) return null;
     let marginMs: number | undefined;
-    if (options.marginFor !== defaultMargin) {
-      const chosen = options.marginFor(lifetimeMs);
+    if (this.options.marginFor !== defaultMargin) {
+      const chosen = this.options.marginFor(lifetimeMs);
       // A margin function that returns NaN, a negative number or nothing must not disable the proactive refresh.
       if (Number.isFinite(chosen) && chosen >= 0) marginMs = chosen;
     }
@@ -252,10 +270,10 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
       expiresAt,
       lifetimeMs,
       ...(marginMs === undefined ? {} : { marginMs }),
-      random: random(),
+      random: this.random(),
     });
     if (!fresh) return instant;
-    const previous = held?.expiresAt ?? null;
+    const previous = this.held?.expiresAt ?? null;
     // Same expiry, to the second: the issuer answered within the same second. (A shorter-lived token than the one
     // before, e.g. after a long-lived login token, is progress of another kind and keeps its margin.)
     if (previous !== null && expiresAt <= previous && expiresAt > previous - 1000) return expiresAt;
@@ -267,7 +285,7 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
    * `iat` is then "now" within it); null when the token's age is unknown (stored, adopted), so its `iat` only bounds
    * the clock skew.
    */
-  function accept(
+  private accept(
     result: Exclude<TokenResult, null | undefined> | ProviderResult | unknown,
     fresh: boolean,
     roundTripMs: number | null = null,
@@ -276,36 +294,31 @@ export function createTokenKeeper(options: Options, hooks: KeeperHooks, random: 
     const checked = isChecked(result) ? result : checkResult(result, which);
     if (!checked.ok) throw checked.error;
     const { value, extra } = checked;
-    const now = options.clock.now();
-    const mono = options.clock.monotonic?.();
+    const now = this.options.clock.now();
+    const mono = this.options.clock.monotonic?.();
     const { token, badExp } = anchorToken(value, extra, {
       now,
       fresh: roundTripMs !== null,
       ...(roundTripMs === null ? {} : { roundTripMs: Math.max(0, roundTripMs) }),
-      skew,
+      skew: this.skew,
       ...(mono === undefined || Number.isNaN(mono) ? {} : { wallMinusMonotonic: now - mono }),
     });
-    if (badExp) hooks.warn("the token's exp claim is not a number; it is treated as opaque");
+    if (badExp) this.hooks.warn("the token's exp claim is not a number; it is treated as opaque");
     if (fresh && token.expiresAt !== null && token.expiresAt <= now)
       throw new RefreshError("ERR_INVALID_TOKEN", "refresh returned a token that has already expired");
-    const kept: KeptToken = { ...token, fresh, refreshAt: refreshAtFor(token, fresh) };
-    held = kept;
+    const kept: KeptToken = { ...token, fresh, refreshAt: this.refreshAtFor(token, fresh) };
+    this.held = kept;
     return kept;
   }
-  return {
-    /** The token in hand, or null. */
-    get current(): KeptToken | null {
-      return held;
-    },
-    status,
-    load,
-    refresh,
-    adopt,
-    reset,
-  };
 }
 
-export type TokenKeeper = ReturnType<typeof createTokenKeeper>;
+export function createTokenKeeper(
+  options: Options,
+  hooks: KeeperHooks,
+  random: () => number = Math.random,
+): TokenKeeper {
+  return new TokenKeeper(options, hooks, random);
+}
 
 function isChecked(value: unknown): value is ProviderResult {
   return value !== null && typeof value === "object" && checkedResults.has(value);
