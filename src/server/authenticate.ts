@@ -76,6 +76,7 @@ export function authenticate<C extends object = JwtClaims>(
     const answer = (code?: HandshakeErrorCode, message?: string, retryAfterMs?: number): void => {
       if (answered) return;
       answered = true;
+      context.metrics.handshake(code);
       next(code === undefined ? undefined : handshakeError(code, message, retryAfterMs));
     };
     const verifyHandshake = async (): Promise<void> => {

@@ -2,9 +2,11 @@
  * The options of `authenticate()` (the interface is the documentation) and the one place where they are checked and
  * defaults applied.
  */
+import type { Meter } from "@opentelemetry/api";
 import type { DefaultEventsMap, ExtendedError, Socket } from "socket.io";
 import type { InBandRefreshErrorCode } from "../protocol.js";
 import { type ServerClock, systemClock } from "./clock.js";
+import { type ServerMetrics, serverMetrics } from "./metrics.js";
 import { normalizeRateLimits, type RateLimitOptions, type RateLimits } from "./rate-limit.js";
 import { memoryRevocationStore, type RevocationStore } from "./revocation.js";
 import type { JwtClaims, Verify } from "./verifier.js";
@@ -166,6 +168,13 @@ export interface AuthenticateOptions<C extends object = JwtClaims> {
    * @default undefined
    */
   onReject?: (rejection: AuthRejection) => void;
+  /**
+   * An OpenTelemetry `Meter` (`metrics.getMeter("authed-socket")`) to record handshakes, in-band refreshes, expiry
+   * cuts, revocations, rate-limited refusals and verification time on; docs/metrics.md lists every instrument.
+   * Without one nothing is recorded and `@opentelemetry/api` is never needed.
+   * @default undefined (no metrics)
+   */
+  meter?: Meter;
 }
 
 /** Options after validation, with every default applied. Internal. */
@@ -185,6 +194,7 @@ export interface AuthContext {
   joinUserRoom: boolean;
   clock: ServerClock;
   onReject: (rejection: AuthRejection) => void;
+  metrics: ServerMetrics;
 }
 
 const defaultSubject = (claims: object): unknown => (claims as { sub?: unknown }).sub;
@@ -210,6 +220,7 @@ export function normalizeOptions<C extends object>(options: AuthenticateOptions<
     joinUserRoom = true,
     clock = systemClock,
     onReject,
+    meter,
   } = options;
   if (typeof verify !== "function") {
     throw new TypeError(
@@ -258,8 +269,9 @@ export function normalizeOptions<C extends object>(options: AuthenticateOptions<
   ) {
     throw new TypeError("authenticate: `clock` must have now(), setTimeout() and clearTimeout()");
   }
+  const metrics = serverMetrics(meter);
   return {
-    verify: verify as Verify<object>,
+    verify: metrics.timeVerify(verify as Verify<object>),
     tokenFrom: [...tokenFrom],
     maxTokenBytes,
     requireTokenOnRecovery,
@@ -280,6 +292,7 @@ export function normalizeOptions<C extends object>(options: AuthenticateOptions<
         // A logging hook must not turn a refusal into a crash.
       }
     },
+    metrics,
   };
 }
 

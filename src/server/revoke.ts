@@ -121,6 +121,10 @@ export async function revokeSessions(
     }
   // A live token outlives the assumed lifetime: remember the revocation as long as that token lives.
   if (longest > revocation.expiresAt) await store.add({ ...revocation, expiresAt: longest });
+  contextOf(auth)?.metrics.revocation(
+    jti === undefined ? (given === undefined ? "user" : "issued_before") : "jti",
+    disconnected,
+  );
   return { disconnected };
 }
 

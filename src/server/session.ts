@@ -103,12 +103,13 @@ async function recheckRevocation(session: Session): Promise<void> {
   // Only if the token is still the one checked: a newer one went through its own checks.
   if (authOf(socket)?.claims !== auth.claims) return;
   context.onReject({ phase: "revocation", code: "TOKEN_REVOKED", socketId: socket.id });
-  revoke(session, refusal.reason ?? "revoked");
+  revoke(session, refusal.reason ?? "revoked", "revocation");
 }
 
 /** Ends a session because a revocation covers it: `auth:revoked { reason }`, then the disconnect. */
-function revoke(session: Session, reason: string): void {
+function revoke(session: Session, reason: string, phase: "refresh" | "revocation"): void {
   stop(session);
+  if (session.socket.connected) session.context.metrics.revokedCut(phase);
   const payload: RevokedPayload = { reason };
   cut(session.socket, ProtocolEvent.Revoked, payload);
 }
@@ -137,6 +138,7 @@ function armExpiry(session: Session, expiresAt: number | null): void {
     }),
     timerAt(clock, expiresAt + graceMs, () => {
       stop(session);
+      if (socket.connected) session.context.metrics.expiryCut();
       cut(socket, ProtocolEvent.Expired, {});
     }),
   );
@@ -172,6 +174,7 @@ function onRefreshRequest(session: Session, args: unknown[]): void {
   if (typeof last !== "function") return;
   const payload = args.length > 1 ? args[0] : undefined;
   const reply = (ack: RefreshAck): void => {
+    session.context.metrics.refresh(ack);
     try {
       last(ack);
     } catch {
@@ -246,7 +249,7 @@ async function rotate(session: Session, token: string, reply: (ack: RefreshAck) 
     reply({ ok: false, code: result.code });
     // A revoked session ends now, not at the old token's expiry: the revocation covers this connection too.
     if (result.revoked) {
-      revoke(session, result.reason ?? "revoked");
+      revoke(session, result.reason ?? "revoked", "refresh");
       return;
     }
     // Another user's token, or a user no longer allowed here: this connection must end, not just keep its old token.
