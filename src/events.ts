@@ -60,6 +60,11 @@ export type AuthedSocketEvents = {
   refresh_failed: { error: AuthedSocketError; attempt: number; retryInMs: number | null };
   /** The session is over; the client holds no token and does not reconnect until `connect()`. */
   logged_out: { reason: LoggedOutReason; error?: AuthedSocketError };
+  /**
+   * The server's room guard no longer allows these rooms for the new token (`auth:rooms_revoked`): the socket has
+   * left them and stays connected. Rejoin nothing by yourself; ask the server again if the user should be there.
+   */
+  rooms_left: { rooms: string[] };
 };
 
 export type AuthedSocketEventName = keyof AuthedSocketEvents;

@@ -47,6 +47,8 @@ export const ProtocolEvent = {
   Expired: "auth:expired",
   /** S→C: the session is over; a disconnect follows and the client must not reconnect. */
   Revoked: "auth:revoked",
+  /** S→C: the new token's claims no longer allow these rooms; the socket has left them. The connection stays. */
+  RoomsRevoked: "auth:rooms_revoked",
 } as const;
 
 /**
@@ -91,6 +93,14 @@ export interface ExpiringPayload {
 /** Payload of `auth:revoked`. */
 export interface RevokedPayload {
   reason: string;
+}
+
+/** At most this many rooms in one `auth:rooms_revoked`; a server sends more in several messages. */
+export const MAX_REVOKED_ROOMS = 256;
+
+/** Payload of `auth:rooms_revoked`: the rooms the socket was made to leave, never its own id or user room. */
+export interface RoomsRevokedPayload {
+  rooms: string[];
 }
 
 /** Payload of the compatibility `auth_error` event some servers send after accepting a connection. */

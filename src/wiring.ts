@@ -2,7 +2,7 @@ import { classifyRefusal, retryDelay } from "./classify.js";
 import type { ClientCore } from "./core.js";
 import { detectEnvironment, noEnvironment } from "./environment.js";
 import { AuthedSocketError } from "./errors.js";
-import { ProtocolEvent, type ReadyPayload, type RevokedPayload } from "./protocol.js";
+import { MAX_REVOKED_ROOMS, ProtocolEvent, type ReadyPayload, type RevokedPayload } from "./protocol.js";
 
 type Handler = (...args: never[]) => void;
 interface Target {
@@ -125,6 +125,17 @@ export function wire(core: ClientCore): void {
       "revoked",
       new AuthedSocketError("ERR_REVOKED", `the server revoked the session: ${reason}`),
     );
+  });
+  listen(socket, ProtocolEvent.RoomsRevoked, (payload: unknown) => {
+    const rooms = (payload as { rooms?: unknown } | null | undefined)?.rooms;
+    // A payload that is not a bounded list of names is not the protocol's: ignored rather than passed to the app.
+    if (
+      !Array.isArray(rooms) ||
+      rooms.length > MAX_REVOKED_ROOMS ||
+      !rooms.every((r) => typeof r === "string")
+    )
+      return core.log.debug("ignored a malformed auth:rooms_revoked");
+    core.events.emit("rooms_left", { rooms: [...rooms] });
   });
   if (o.authErrorEvent)
     listen(socket, o.authErrorEvent, () => {

@@ -10,6 +10,7 @@ export type {
   RefreshAck,
   RefreshRequest,
   RevokedPayload,
+  RoomsRevokedPayload,
 } from "../protocol.js";
 export { HandshakeErrorCode, PROTOCOL_VERSION, ProtocolEvent } from "../protocol.js";
 export { authenticate, type GuardTarget, guardRecovered } from "./authenticate.js";

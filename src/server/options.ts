@@ -158,6 +158,16 @@ export interface AuthenticateOptions<C extends object = JwtClaims> {
    */
   joinUserRoom?: boolean;
   /**
+   * Who may be in which rooms: `rooms(claims, room, socket)` returns `true` to allow. With it, `socket.join` of a
+   * room it refuses is dropped (the socket does not join; `join` returns as usual, so no client input can throw
+   * into the app), and after every in-band refresh, and on every restored session, the rooms the socket is in are
+   * checked again with the new claims: those refused are left and named to the client (`auth:rooms_revoked
+   * { rooms }`, the client's `rooms_left` event). The socket's own id room and its user room are never checked.
+   * It must answer at once; a throw or anything but `true` refuses. Rooms newly allowed are not joined.
+   * @default undefined (no room guard: every join is allowed)
+   */
+  rooms?: (claims: C, room: string, socket: HookSocket) => boolean;
+  /**
    * Clock and timers for the expiry watchdog; tests inject one to count pending timers or run on fake time.
    * @default the system clock
    */
@@ -192,6 +202,7 @@ export interface AuthContext {
   graceMs: number;
   inBand: boolean;
   joinUserRoom: boolean;
+  rooms: ((claims: object, room: string, socket: HookSocket) => boolean) | undefined;
   clock: ServerClock;
   onReject: (rejection: AuthRejection) => void;
   metrics: ServerMetrics;
@@ -218,6 +229,7 @@ export function normalizeOptions<C extends object>(options: AuthenticateOptions<
     graceMs = 5000,
     inBand = true,
     joinUserRoom = true,
+    rooms,
     clock = systemClock,
     onReject,
     meter,
@@ -244,6 +256,7 @@ export function normalizeOptions<C extends object>(options: AuthenticateOptions<
   checkOptionalFunction("authorize", authorize);
   checkOptionalFunction("isRevoked", isRevoked);
   checkOptionalFunction("onReject", onReject);
+  checkOptionalFunction("rooms", rooms);
   if (
     revocations !== undefined &&
     (typeof revocations !== "object" ||
@@ -284,6 +297,7 @@ export function normalizeOptions<C extends object>(options: AuthenticateOptions<
     graceMs,
     inBand,
     joinUserRoom,
+    rooms: rooms as AuthContext["rooms"],
     clock,
     onReject: (rejection) => {
       try {

@@ -16,6 +16,7 @@ import { checkToken, claimsGuardsOf, readTokenValue, revocationCheck, type Token
 import { type CancelTimer, timerAt } from "./clock.js";
 import type { AuthContext, AuthData, HookSocket } from "./options.js";
 import { consume, ipKey } from "./rate-limit.js";
+import { guardRooms, recheckRooms } from "./rooms.js";
 import { userRoom } from "./users.js";
 
 /** At most this many `auth:refresh` requests wait behind the one being verified; more are refused. */
@@ -78,6 +79,8 @@ export function startSession(socket: HookSocket, context: AuthContext): void {
   // A revocation made while this handshake was between its last check and the join found no socket to cut: once
   // the socket is in the user room, any later revocation finds it, and this re-check sees any earlier one.
   void joined.then(() => recheckRevocation(session));
+  // Filters later joins; a restored session's rooms are checked against its (new) token here.
+  guardRooms(socket, context, auth.subject);
   if (context.inBand) {
     socket.on(ProtocolEvent.Refresh, (...args: unknown[]) => onRefreshRequest(session, args));
   }
@@ -261,6 +264,8 @@ async function rotate(session: Session, token: string, reply: (ack: RefreshAck) 
   }
   (socket.data as { auth?: AuthData<object> }).auth = result.auth;
   armExpiry(session, result.auth.expiresAt);
+  // Before the ack: when the client learns of the new token, the rooms it no longer allows are already left.
+  recheckRooms(socket, context, session.subject);
   reply({ ok: true, expiresAt: result.auth.expiresAt });
   // As after a handshake: a revocation of the new token made during its check found the old one on the socket.
   await recheckRevocation(session);
