@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BUDGET_GZIP_BYTES, sizes } from "../../bench/size.js";
 
@@ -146,6 +147,34 @@ describe("the react entry", () => {
     const dist = join(consumer, "node_modules", "authed-socket", "dist");
     for (const file of ["index.js", "index.cjs", "server/index.js", "server/index.cjs"])
       expect(readFileSync(join(dist, file), "utf8")).not.toMatch(/from "react|require\("react/);
+  });
+
+  it("loads no OpenTelemetry code from the main and server entries (metrics take the app's Meter; types only)", () => {
+    const dist = join(consumer, "node_modules", "authed-socket", "dist");
+    for (const file of ["index.js", "index.cjs", "server/index.js", "server/index.cjs"])
+      expect(readFileSync(join(dist, file), "utf8")).not.toMatch(/@opentelemetry/);
+  });
+
+  it("drops instrumentClient from a browser bundle that does not import it", async () => {
+    const bundle = async (contents: string) =>
+      (
+        await build({
+          stdin: { contents, resolveDir: consumer, loader: "js" },
+          bundle: true,
+          format: "esm",
+          platform: "browser",
+          write: false,
+          external: ["socket.io-client"],
+          logLevel: "silent",
+        })
+      ).outputFiles[0]?.text ?? "";
+    expect(await bundle('export { createAuthedSocket } from "authed-socket";')).not.toContain(
+      "authed_socket.client",
+    );
+    // The control: the same bundler keeps it when it is imported, so the check above can fail.
+    expect(await bundle('export { instrumentClient } from "authed-socket";')).toContain(
+      "authed_socket.client",
+    );
   });
 
   it("renders on the server from ESM import and CJS require, sharing the app's client", () => {
