@@ -72,7 +72,7 @@ export function instrumentClient(
     description: "Time from losing an authenticated connection to being authenticated again",
     unit: "s",
   });
-  const loggedOut = meter.createCounter("authed_socket.client.logged_out", {
+  const loggedOut = meter.createCounter("authed_socket.client.logouts", {
     description: "Sessions that ended, by reason",
     unit: "{session}",
   });

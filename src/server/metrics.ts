@@ -51,7 +51,7 @@ export function serverMetrics(meter: Meter | undefined): ServerMetrics {
     description: "In-band token refreshes (auth:refresh) answered",
     unit: "{refresh}",
   });
-  const rateLimited = meter.createCounter("authed_socket.server.rate_limited", {
+  const rateLimited = meter.createCounter("authed_socket.server.rate_limited_refusals", {
     description: "Handshakes and in-band refreshes refused with RATE_LIMITED",
     unit: "{refusal}",
   });

@@ -86,7 +86,7 @@ describe("client metrics", () => {
     expect(await loggedOut).toMatchObject({ reason: "refresh_failed" });
     const failure = await m.histogram("authed_socket.client.refresh.duration", { outcome: "failure" });
     expect(failure).toEqual({ count: 1, sum: 0.3, unit: "s" });
-    expect(await m.sum("authed_socket.client.logged_out", { reason: "refresh_failed" })).toBe(1);
+    expect(await m.sum("authed_socket.client.logouts", { reason: "refresh_failed" })).toBe(1);
   });
 
   it("rotations by way: the first token is not one, an in-band refresh and a re-handshake after a drop are", async () => {
@@ -145,13 +145,13 @@ describe("client metrics", () => {
     client.connect();
     await client.waitFor("authenticated", { timeoutMs: 5000 });
     client.logout();
-    expect(await m.sum("authed_socket.client.logged_out", { reason: "logout" })).toBe(1);
+    expect(await m.sum("authed_socket.client.logouts", { reason: "logout" })).toBe(1);
 
     stop();
     client.connect();
     await client.waitFor("authenticated", { timeoutMs: 5000 });
     client.logout();
-    expect(await m.sum("authed_socket.client.logged_out", { reason: "logout" })).toBe(1);
+    expect(await m.sum("authed_socket.client.logouts", { reason: "logout" })).toBe(1);
     expect((await m.histogram("authed_socket.client.refresh.duration")).count).toBe(1);
   });
 

@@ -125,8 +125,8 @@ describe("server metrics", () => {
       code: "RATE_LIMITED",
     });
     const { metrics } = server;
-    expect(await metrics.sum("authed_socket.server.rate_limited", { phase: "handshake" })).toBe(1);
-    expect(await metrics.sum("authed_socket.server.rate_limited", { phase: "refresh" })).toBe(1);
+    expect(await metrics.sum("authed_socket.server.rate_limited_refusals", { phase: "handshake" })).toBe(1);
+    expect(await metrics.sum("authed_socket.server.rate_limited_refusals", { phase: "refresh" })).toBe(1);
     expect(await metrics.sum("authed_socket.server.handshakes", { code: "RATE_LIMITED" })).toBe(1);
     expect(await metrics.sum("authed_socket.server.refreshes", { code: "RATE_LIMITED" })).toBe(1);
   });
