@@ -3,6 +3,7 @@
  * client instrument of docs/metrics.md records what the client's lifecycle did, read back through a real
  * OpenTelemetry SDK MeterProvider.
  */
+import { metrics as otelMetrics } from "@opentelemetry/api";
 import { afterEach, describe, expect, it } from "vitest";
 import { type AuthedSocket, createAuthedSocket, instrumentClient } from "../../src/index.js";
 import { authenticate, jwtVerifier } from "../../src/server/index.js";
@@ -159,5 +160,27 @@ describe("client metrics", () => {
     const client = connect("http://127.0.0.1:1", { refresh: () => null });
     expect(() => instrumentClient(client, {} as never)).toThrow(/`meter`/);
     expect(() => instrumentClient({} as never, meter().meter)).toThrow(/`client`/);
+  });
+});
+
+describe("a client not instrumented", () => {
+  it("records nothing, not even on the global meter provider, through refresh, drop, rotation and logout", async () => {
+    const server = await serve();
+    const global = meter();
+    otelMetrics.setGlobalMeterProvider(global.provider);
+    try {
+      const client = connect(server.url, { refresh: () => signToken() });
+      client.connect();
+      await client.waitFor("authenticated", { timeoutMs: 5000 });
+      await client.refresh();
+      const left = client.waitFor("state", { timeoutMs: 5000 });
+      client.socket.io.engine.close();
+      await left;
+      await client.waitFor("authenticated", { timeoutMs: 5000 });
+      client.logout();
+      expect(await global.names()).toEqual([]);
+    } finally {
+      otelMetrics.disable();
+    }
   });
 });
