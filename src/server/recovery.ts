@@ -60,6 +60,12 @@ export function releaseWithheld(socket: HookSocket): void {
 }
 
 /** The session was refused: what it missed is dropped. */
+/** The rooms and missed packets withheld from a restored session until its re-check decides, if any. */
+export function withheldOf(socket: HookSocket): Readonly<Withheld> | undefined {
+  const data = socket.data as unknown;
+  return data !== null && typeof data === "object" ? withheld.get(data) : undefined;
+}
+
 export function dropWithheld(socket: HookSocket): void {
   const data = socket.data as unknown;
   if (data !== null && typeof data === "object") withheld.delete(data);

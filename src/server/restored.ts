@@ -7,6 +7,7 @@ import { type InBandRefreshErrorCode, ProtocolEvent, type RevokedPayload } from 
 import { checkToken, claimsGuardsOf, readHandshakeToken, revocationCheck } from "./check.js";
 import type { AuthContext, AuthData, HookSocket } from "./options.js";
 import { dropWithheld, holdOutgoing, releaseWithheld, revokedReason } from "./recovery.js";
+import { replayWouldLeak } from "./rooms.js";
 import { authOf, cut, hasSession, startSession } from "./session.js";
 
 /** Packets held (each way) while a restored session is re-checked; beyond it the session is refused. */
@@ -115,7 +116,11 @@ function gate(socket: HookSocket, context: AuthContext, decide: () => Promise<Re
   void settled.then((decided) => {
     context.clock.clearTimeout(timer);
     if (verdict !== "pending") return;
-    const refusal = decided ?? (outgoing.overflow() ? { code: "UNAVAILABLE" as const } : undefined);
+    const refusal =
+      decided ??
+      (outgoing.overflow() || replayWouldLeak(socket, context)
+        ? { code: "UNAVAILABLE" as const }
+        : undefined);
     if (!socket.connected) {
       verdict = "refused";
       outgoing.release(false);

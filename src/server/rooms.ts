@@ -6,6 +6,7 @@
  */
 import { MAX_REVOKED_ROOMS, ProtocolEvent, type RoomsRevokedPayload } from "../protocol.js";
 import type { AuthContext, HookSocket } from "./options.js";
+import { withheldOf } from "./recovery.js";
 import { userRoom } from "./users.js";
 
 /** Sockets whose `join` is already filtered (a restored session starts once, but be safe against a second call). */
@@ -78,4 +79,19 @@ export function recheckRooms(socket: HookSocket, context: AuthContext, subject: 
     const payload: RoomsRevokedPayload = { rooms: revoked.slice(start, start + MAX_REVOKED_ROOMS) };
     socket.emit(ProtocolEvent.RoomsRevoked, payload);
   }
+}
+
+/**
+ * Whether replaying what a restored session missed could hand it messages of a room its current token no longer
+ * allows. socket.io gives the missed packets without their rooms, so they cannot be sorted: such a session is not
+ * restored (it is cut and comes back through a fresh handshake). Without missed packets the rooms are simply
+ * re-checked when the session starts.
+ */
+export function replayWouldLeak(socket: HookSocket, context: AuthContext): boolean {
+  const held = withheldOf(socket);
+  const subject = (socket.data as { auth?: { subject?: unknown } } | undefined)?.auth?.subject;
+  if (!context.rooms || !held || held.missedPackets.length === 0 || typeof subject !== "string") return false;
+  return held.rooms.some(
+    (room) => typeof room === "string" && !isOwnRoom(socket, room, subject) && !allows(context, socket, room),
+  );
 }
