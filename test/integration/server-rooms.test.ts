@@ -242,3 +242,59 @@ describe("room guards: what was sent while away", () => {
     expect(received).not.toContain("for admins");
   });
 });
+
+describe("room guards: failing closed", () => {
+  it("a guard that throws or answers with a promise refuses the join; the socket and the server stay up", async () => {
+    const server = await serve({
+      rooms: (_claims, room) => {
+        if (room === "throws") throw new Error("guard bug");
+        if (room === "async") return Promise.resolve(true) as unknown as boolean;
+        return room === "lobby";
+      },
+    });
+    const socket = client(server.url, { token: await plain() });
+    await nextEvent(socket, "auth:ready");
+    expect(await join(socket, "throws")).not.toContain("throws");
+    expect(await join(socket, "async")).not.toContain("async");
+    expect(await join(socket, "lobby")).toContain("lobby");
+  });
+
+  it("rejects a `rooms` option that is not a function, naming it", () => {
+    expect(() =>
+      authenticate({
+        verify: jwtVerifier({ secret: TEST_SECRET, algorithms: ["HS256"] }),
+        rooms: "admin" as never,
+      }),
+    ).toThrow(/`rooms` must be a function/);
+  });
+});
+
+describe("rooms_left on the client", () => {
+  it("emits rooms_left only for a bounded array of strings; other payloads are ignored", async () => {
+    const server = await serve();
+    const token = await plain();
+    const c = createAuthedSocket(server.url, {
+      getToken: () => token,
+      refresh: async () => token,
+      logger: null,
+      socket: { transports: ["websocket"], forceNew: true },
+    });
+    clients.push(c);
+    await c.waitFor("authenticated", { timeoutMs: 5000 });
+    const seen: unknown[] = [];
+    c.on("rooms_left", (payload) => seen.push(payload));
+    const serverSocket = server.sockets[0] as ServerSocket;
+    for (const payload of [
+      null,
+      { rooms: "admin" },
+      { rooms: [1, 2] },
+      { rooms: Array.from({ length: 257 }, (_, i) => `r${i}`) },
+    ])
+      serverSocket.emit(ProtocolEvent.RoomsRevoked, payload);
+    serverSocket.emit(ProtocolEvent.RoomsRevoked, { rooms: ["admin"] });
+    // Delivered in order: once the valid one is seen, every malformed one before it has been handled.
+    await waitUntil(() => seen.length > 0, { what: "rooms_left" });
+    expect(seen).toEqual([{ rooms: ["admin"] }]);
+    expect(c.state).toBe("authenticated");
+  });
+});
