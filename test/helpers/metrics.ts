@@ -4,15 +4,13 @@
  */
 import type { Attributes } from "@opentelemetry/api";
 import {
-  AggregationTemporality,
   type CollectionResult,
   DataPointType,
-  InMemoryMetricExporter,
   MeterProvider,
   MetricReader,
 } from "@opentelemetry/sdk-metrics";
 
-/** Collects only when asked. */
+/** Collects only when asked (a pull reader), so a test reads the SDK's aggregated points at the moment it checks. */
 class OnDemandReader extends MetricReader {
   protected async onForceFlush(): Promise<void> {}
   protected async onShutdown(): Promise<void> {}
@@ -27,8 +25,6 @@ export interface TestMeter {
   sum(name: string, attributes?: Attributes): Promise<number>;
   /** The histogram's points: count and sum, over those whose attributes include `attributes`. */
   histogram(name: string, attributes?: Attributes): Promise<{ count: number; sum: number; unit: string }>;
-  /** The unit the instrument was created with. */
-  unit(name: string): Promise<string | undefined>;
 }
 
 export function testMeter(): TestMeter {
@@ -70,11 +66,5 @@ export function testMeter(): TestMeter {
       }
       return { count, sum, unit };
     },
-    async unit(name) {
-      return (await metricsOf()).find((m) => m.descriptor.name === name)?.descriptor.unit;
-    },
   };
 }
-
-// The in-memory exporter is the SDK's own sink; kept importable so a test can switch to push export if needed.
-export { AggregationTemporality, InMemoryMetricExporter };
