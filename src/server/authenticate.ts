@@ -15,8 +15,9 @@ import {
   type SocketMiddleware,
 } from "./options.js";
 import { consume, ipKey } from "./rate-limit.js";
-import { dropWithheld, releaseWithheld, revokedReason, withholdRestoredSessions } from "./recovery.js";
+import { dropWithheld, revokedReason, withholdRestoredSessions } from "./recovery.js";
 import { recheckRecovered } from "./restored.js";
+import { releaseRestored } from "./rooms.js";
 import { startSession } from "./session.js";
 import type { JwtClaims } from "./verifier.js";
 
@@ -211,7 +212,7 @@ function onConnection(socket: HookSocket, context: AuthContext): void {
     sockets.add(socket);
     accepted.delete(socket);
     // A restored session that went through the middleware again (skipMiddlewares: false) was verified there.
-    if (socket.recovered) releaseWithheld(socket);
+    if (socket.recovered && !releaseRestored(socket, context)) return;
     startSession(socket, context);
   } else if (socket.recovered) {
     sockets.add(socket);

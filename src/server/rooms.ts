@@ -6,7 +6,7 @@
  */
 import { MAX_REVOKED_ROOMS, ProtocolEvent, type RoomsRevokedPayload } from "../protocol.js";
 import type { AuthContext, HookSocket } from "./options.js";
-import { withheldOf } from "./recovery.js";
+import { dropWithheld, releaseWithheld, withheldOf } from "./recovery.js";
 import { userRoom } from "./users.js";
 
 /** Sockets whose `join` is already filtered (a restored session starts once, but be safe against a second call). */
@@ -94,4 +94,21 @@ export function replayWouldLeak(socket: HookSocket, context: AuthContext): boole
   return held.rooms.some(
     (room) => typeof room === "string" && !isOwnRoom(socket, room, subject) && !allows(context, socket, room),
   );
+}
+
+/**
+ * For a restored session that went through the middleware again (`skipMiddlewares: false`): hands it what was
+ * withheld and returns true, or — when {@link replayWouldLeak} — drops it, cuts the session with `auth:expired`
+ * (the client comes back through a fresh handshake) and returns false.
+ */
+export function releaseRestored(socket: HookSocket, context: AuthContext): boolean {
+  if (!replayWouldLeak(socket, context)) {
+    releaseWithheld(socket);
+    return true;
+  }
+  dropWithheld(socket);
+  context.onReject({ phase: "recovery", code: "UNAVAILABLE", socketId: socket.id });
+  socket.emit(ProtocolEvent.Expired, {});
+  socket.disconnect(true);
+  return false;
 }
