@@ -51,8 +51,12 @@ export function guardRooms(socket: HookSocket, context: AuthContext, subject: st
   guarded.add(socket);
   const join: Join = socket.join.bind(socket);
   const filtered: Join = (rooms) => {
-    const asked = typeof rooms === "string" ? [rooms] : [...rooms];
-    const allowed = asked.filter((room) => isOwnRoom(socket, room, subject) || allows(context, socket, room));
+    // As socket.io does: anything but an array is one room (a number from a client must not throw here).
+    const asked: unknown[] = Array.isArray(rooms) ? [...rooms] : [rooms];
+    const allowed = asked.filter(
+      (room): room is string =>
+        typeof room === "string" && (isOwnRoom(socket, room, subject) || allows(context, socket, room)),
+    );
     if (allowed.length === 0) return undefined;
     return join(allowed);
   };

@@ -62,6 +62,11 @@ async function serve(
   );
   server.io.on("connection", (socket) => {
     sockets.push(socket);
+    // As careless apps write it: whatever the client sent goes to socket.join.
+    socket.on("join-any", (room: string, ack: (rooms: string[]) => void) => {
+      void socket.join(room);
+      ack([...socket.rooms]);
+    });
     socket.on("join", async (room: unknown, ack: unknown) => {
       if (typeof room !== "string" || typeof ack !== "function") return;
       await socket.join(room);
@@ -259,6 +264,15 @@ describe("room guards: failing closed", () => {
     await nextEvent(socket, "auth:ready");
     expect(await join(socket, "throws")).not.toContain("throws");
     expect(await join(socket, "async")).not.toContain("async");
+    expect(await join(socket, "lobby")).toContain("lobby");
+  });
+
+  it("a room that is not a string (a client sent a number) is refused, not thrown", async () => {
+    const server = await serve({ rooms: () => true });
+    const socket = client(server.url, { token: await plain() });
+    await nextEvent(socket, "auth:ready");
+    const rooms = (await socket.timeout(5000).emitWithAck("join-any", 42)) as unknown[];
+    expect(rooms).not.toContain(42);
     expect(await join(socket, "lobby")).toContain("lobby");
   });
 
