@@ -18,6 +18,7 @@ export type {
 } from "./events.js";
 export type { FetchFunction, FetchRefreshBody, FetchRefreshOptions } from "./fetch-refresh.js";
 export { refreshWithFetch } from "./fetch-refresh.js";
+export type { CounterLike, HistogramLike, MeterLike, MetricAttributes, MetricOptions } from "./meter.js";
 export type { InstrumentableClient, InstrumentClientOptions } from "./metrics.js";
 export { instrumentClient } from "./metrics.js";
 export type {

@@ -3,9 +3,10 @@
  * lifecycle events and records on a `Meter` the application passes; only the types of `@opentelemetry/api` are
  * imported, so a bundle that does not call it carries none of it. Names and attributes: docs/metrics.md.
  */
-import type { Meter } from "@opentelemetry/api";
+
 import type { AuthedSocket } from "./client.js";
 import type { AuthedSocketState, RefreshReason } from "./events.js";
+import type { MeterLike as Meter } from "./meter.js";
 
 /** What {@link instrumentClient} needs from a client: its lifecycle listeners. Every `AuthedSocket` fits. */
 export type InstrumentableClient = Pick<AuthedSocket, "on">;

@@ -1,6 +1,8 @@
 /**
  * `authed-socket/server`: the companion for a `socket.io` server. Every public name is exported here, by name.
  */
+
+export type { MeterLike } from "../meter.js";
 export type {
   AuthErrorPayload,
   ExpiringPayload,

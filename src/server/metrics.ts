@@ -3,7 +3,7 @@
  * Only the types of `@opentelemetry/api` are imported: without a meter nothing is created, recorded or loaded.
  * Names and attributes are listed in docs/metrics.md.
  */
-import type { Counter, Histogram, Meter } from "@opentelemetry/api";
+import type { CounterLike as Counter, HistogramLike as Histogram, MeterLike as Meter } from "../meter.js";
 import type { HandshakeErrorCode, RefreshAck } from "../protocol.js";
 
 /** Where a token was checked, or a socket cut. */

@@ -2,8 +2,9 @@
  * The options of `authenticate()` (the interface is the documentation) and the one place where they are checked and
  * defaults applied.
  */
-import type { Meter } from "@opentelemetry/api";
+
 import type { DefaultEventsMap, ExtendedError, Socket } from "socket.io";
+import type { MeterLike as Meter } from "../meter.js";
 import type { InBandRefreshErrorCode } from "../protocol.js";
 import { type ServerClock, systemClock } from "./clock.js";
 import { type ServerMetrics, serverMetrics } from "./metrics.js";

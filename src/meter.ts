@@ -1,0 +1,25 @@
+/**
+ * The part of an OpenTelemetry `Meter` the client and the companion use, declared here so the published types never
+ * name `@opentelemetry/api`: an app without it installed type-checks, and one with it passes `metrics.getMeter(…)`
+ * as it is (structurally the same methods).
+ */
+export type MetricAttributes = Record<string, string | number | boolean | undefined>;
+
+export interface MetricOptions {
+  description?: string;
+  unit?: string;
+}
+
+export interface CounterLike {
+  add(value: number, attributes?: MetricAttributes): void;
+}
+
+export interface HistogramLike {
+  record(value: number, attributes?: MetricAttributes): void;
+}
+
+/** An OpenTelemetry `Meter` (only `createCounter` and `createHistogram` are used). */
+export interface MeterLike {
+  createCounter(name: string, options?: MetricOptions): CounterLike;
+  createHistogram(name: string, options?: MetricOptions): HistogramLike;
+}
