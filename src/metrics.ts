@@ -1,7 +1,7 @@
 /**
  * `instrumentClient()`: OpenTelemetry metrics for a client, from outside. It listens to the client's public
- * lifecycle events and records on a `Meter` the application passes; only the types of `@opentelemetry/api` are
- * imported, so a bundle that does not call it carries none of it. Names and attributes: docs/metrics.md.
+ * lifecycle events and records on a `Meter` the application passes; nothing of `@opentelemetry/api` is imported
+ * (meter.ts declares the methods used), and a bundle that does not call it carries none of it. Names and attributes: docs/metrics.md.
  */
 
 import type { AuthedSocket } from "./client.js";

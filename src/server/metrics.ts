@@ -1,6 +1,6 @@
 /**
  * OpenTelemetry metrics of the companion, from a `Meter` the application passes as `authenticate({ meter })`.
- * Only the types of `@opentelemetry/api` are imported: without a meter nothing is created, recorded or loaded.
+ * Nothing of `@opentelemetry/api` is imported (meter.ts): without a meter nothing is created or recorded.
  * Names and attributes are listed in docs/metrics.md.
  */
 import type { CounterLike as Counter, HistogramLike as Histogram, MeterLike as Meter } from "../meter.js";
