@@ -1,9 +1,3 @@
-/**
- * src/diagnostics.ts against the real thing (issue 10, items 5 and 7): socket.io-client's own connect_error objects
- * from a real server that refuses every token and from a port nobody listens on, and a real session's socket after
- * it ended. The client-level wiring is asserted in test/integration/client-first-hour.test.ts.
- */
-import { jwtVerify } from "jose";
 import { io, type Socket } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -14,7 +8,8 @@ import {
 } from "../../src/diagnostics.js";
 import { createEmitter } from "../../src/events.js";
 import { createLog } from "../../src/log.js";
-import { signToken, TEST_SECRET } from "../helpers/jwt.js";
+import { signToken } from "../helpers/jwt.js";
+import { jwtServer as startJwtServer } from "../helpers/jwt-server.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { nextEvent, waitUntil } from "../helpers/wait.js";
 
@@ -32,30 +27,10 @@ function recorder(secrets: string[] = []) {
   return { log, lines, warnings: () => lines.filter((l) => l.level === "warn").map((l) => l.message) };
 }
 
-/** A server whose middleware verifies real JWTs and, when `refuse` is set, refuses every one. */
-async function jwtServer(state: { refuse: boolean }) {
-  const server = await startServer();
+async function jwtServer(state: { refuse: boolean } = { refuse: false }) {
+  const server = await startJwtServer(state);
   servers.push(server);
-  const received: string[] = [];
-  server.io.use(async (socket, next) => {
-    const token = (socket.handshake.auth as { token?: unknown }).token;
-    try {
-      if (typeof token !== "string") throw new Error("no token");
-      await jwtVerify(token, TEST_SECRET);
-      if (state.refuse) throw new Error("invalid signature");
-      next();
-    } catch (error) {
-      next(error as Error);
-    }
-  });
-  server.io.on("connection", (socket) => {
-    socket.onAny((event: string, ...args: unknown[]) => {
-      received.push(event);
-      const ack = args.at(-1);
-      if (typeof ack === "function") ack("ok");
-    });
-  });
-  return { ...server, received };
+  return server;
 }
 
 function watchedSocket(url: string, options: Parameters<typeof io>[1], secrets: string[] = []) {

@@ -1,12 +1,7 @@
-/**
- * The first hour of a new user (issue 10, items 5–8), through createAuthedSocket with its defaults: a real
- * socket.io server on 127.0.0.1 verifying real JWTs, or a port nobody listens on.
-
- */
-import { jwtVerify } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type AuthedSocket, createAuthedSocket } from "../../src/index.js";
-import { signToken, TEST_SECRET } from "../helpers/jwt.js";
+import { signToken } from "../helpers/jwt.js";
+import { jwtServer as startJwtServer } from "../helpers/jwt-server.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { waitUntil } from "../helpers/wait.js";
 
@@ -18,30 +13,10 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
-/** A hand-written JWT middleware; with `refuse` set it refuses every token, as a server with the wrong secret does. */
 async function jwtServer(state: { refuse: boolean } = { refuse: false }) {
-  const server = await startServer();
+  const server = await startJwtServer(state);
   servers.push(server);
-  const received: string[] = [];
-  server.io.use(async (socket, next) => {
-    const token = (socket.handshake.auth as { token?: unknown }).token;
-    try {
-      if (typeof token !== "string") throw new Error("no token");
-      await jwtVerify(token, TEST_SECRET);
-      if (state.refuse) throw new Error("invalid signature");
-      next();
-    } catch (error) {
-      next(error as Error);
-    }
-  });
-  server.io.on("connection", (socket) => {
-    socket.onAny((event: string, ...args: unknown[]) => {
-      received.push(event);
-      const ack = args.at(-1);
-      if (typeof ack === "function") ack("ok");
-    });
-  });
-  return { ...server, received };
+  return server;
 }
 
 async function closedPortUrl(): Promise<string> {
