@@ -112,6 +112,6 @@ export function isAbort(error: unknown): boolean {
   return error instanceof AuthedSocketError && error.code === "ERR_ABORTED";
 }
 
-export function describe(error: unknown): string {
+function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

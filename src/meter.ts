@@ -23,3 +23,17 @@ export interface MeterLike {
   createCounter(name: string, options?: MetricOptions): CounterLike;
   createHistogram(name: string, options?: MetricOptions): HistogramLike;
 }
+
+/** Throws a `TypeError` naming `meter` and `who` unless `meter` has the two methods the instruments come from. */
+export function assertMeter(meter: unknown, who: string): asserts meter is MeterLike {
+  const m = meter as Partial<MeterLike> | null;
+  if (
+    typeof m !== "object" ||
+    m === null ||
+    typeof m.createCounter !== "function" ||
+    typeof m.createHistogram !== "function"
+  )
+    throw new TypeError(
+      `${who}: \`meter\` must be an OpenTelemetry Meter, e.g. metrics.getMeter("authed-socket")`,
+    );
+}

@@ -6,7 +6,7 @@
 
 import type { AuthedSocket } from "./client.js";
 import type { AuthedSocketState, RefreshReason } from "./events.js";
-import type { MeterLike as Meter } from "./meter.js";
+import { assertMeter, type MeterLike as Meter } from "./meter.js";
 
 /** What {@link instrumentClient} needs from a client: its lifecycle listeners. Every `AuthedSocket` fits. */
 export type InstrumentableClient = Pick<AuthedSocket, "on">;
@@ -49,15 +49,7 @@ export function instrumentClient(
 ): () => void {
   if (typeof client !== "object" || client === null || typeof client.on !== "function")
     throw new TypeError("instrumentClient: `client` must be a client created by createAuthedSocket()");
-  if (
-    typeof meter !== "object" ||
-    meter === null ||
-    typeof meter.createCounter !== "function" ||
-    typeof meter.createHistogram !== "function"
-  )
-    throw new TypeError(
-      'instrumentClient: `meter` must be an OpenTelemetry Meter, e.g. metrics.getMeter("authed-socket")',
-    );
+  assertMeter(meter, "instrumentClient");
   const { now = defaultNow } = options;
   if (typeof now !== "function") throw new TypeError("instrumentClient: `now` must be a function");
 

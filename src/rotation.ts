@@ -1,4 +1,5 @@
 import type { Socket } from "socket.io-client";
+import { retryAfterOf } from "./classify.js";
 import type { ConnectionScope } from "./connection.js";
 import { ProtocolEvent, type RefreshAck } from "./protocol.js";
 import { awaitingAcks } from "./socket-internals.js";
@@ -19,8 +20,10 @@ export function requestInBand(socket: Socket, token: string, timeoutMs: number):
       .emit(ProtocolEvent.Refresh, { token }, (error: Error | null, ack?: RefreshAck) => {
         if (error || !ack || typeof ack !== "object") return resolve({ kind: "unanswered" });
         if (ack.ok === true) return resolve({ kind: "accepted" });
-        const { code, retryAfterMs } = ack as { code?: unknown; retryAfterMs?: unknown };
-        const wait = typeof retryAfterMs === "number" && retryAfterMs >= 0 ? { retryAfterMs } : {};
+        const { code } = ack as { code?: unknown };
+        // The same reading (and 10-minute cap) as a handshake's RATE_LIMITED refusal.
+        const retryAfterMs = retryAfterOf(ack);
+        const wait = retryAfterMs === undefined ? {} : { retryAfterMs };
         resolve({ kind: "refused", code: typeof code === "string" ? code : "UNKNOWN", ...wait });
       });
   });

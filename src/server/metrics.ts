@@ -3,7 +3,12 @@
  * Nothing of `@opentelemetry/api` is imported (meter.ts): without a meter nothing is created or recorded.
  * Names and attributes are listed in docs/metrics.md.
  */
-import type { CounterLike as Counter, HistogramLike as Histogram, MeterLike as Meter } from "../meter.js";
+import {
+  assertMeter,
+  type CounterLike as Counter,
+  type HistogramLike as Histogram,
+  type MeterLike as Meter,
+} from "../meter.js";
 import type { HandshakeErrorCode, RefreshAck } from "../protocol.js";
 
 /** Where a token was checked, or a socket cut. */
@@ -34,15 +39,7 @@ export const noMetrics: ServerMetrics = {
 /** Builds the instruments on `meter`, or {@link noMetrics} without one; throws a `TypeError` naming `meter`. */
 export function serverMetrics(meter: Meter | undefined): ServerMetrics {
   if (meter === undefined) return noMetrics;
-  if (
-    typeof meter !== "object" ||
-    meter === null ||
-    typeof meter.createCounter !== "function" ||
-    typeof meter.createHistogram !== "function"
-  )
-    throw new TypeError(
-      'authenticate: `meter` must be an OpenTelemetry Meter, e.g. metrics.getMeter("authed-socket")',
-    );
+  assertMeter(meter, "authenticate");
   const handshakes = meter.createCounter("authed_socket.server.handshakes", {
     description: "Handshakes answered by the authenticate() middleware",
     unit: "{handshake}",
