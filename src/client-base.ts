@@ -57,7 +57,16 @@ export abstract class ClientBase implements TimerClock {
   /** @internal */ readonly keeper: TokenKeeper;
   /** @internal */ readonly log: Log;
   /** @internal */ readonly diagnostics: Diagnostics;
-  /** @internal */ readonly crossTab: CrossTab | null;
+  /** @internal Attached at the first connect() or refresh(), not at creation (see `reachOut`). */
+  crossTab: CrossTab | null = null;
+  /** @internal The refresh as the cross-tab plugin wrapped it, once attached. */
+  private sharedRefresh: NormalizedOptions["refresh"] | null = null;
+  /**
+   * @internal What the client attaches outside itself (resume signals, the cross-tab channel), set by wiring.ts and
+   * run once, at the first connect() or refresh(): a client created with `autoConnect: false` and dropped unused
+   * (a render React threw away) holds nothing that outlives it.
+   */
+  reachOut: (() => void) | null = null;
 
   constructor(
     /** @internal */ readonly o: NormalizedOptions,
@@ -66,17 +75,8 @@ export abstract class ClientBase implements TimerClock {
   ) {
     this.cutsAtExpiry = o.rotation === "reconnect";
     this.events = createEmitter((error) => this.log.error("a lifecycle listener threw", error));
-    this.crossTab =
-      o.crossTab?.attach({
-        url: href,
-        refreshTimeoutMs: o.refreshTimeoutMs,
-        now: () => this.now(),
-        setTimeout: (callback, ms) => this.setTimeout(callback, ms),
-        clearTimeout: (handle) => this.clearTimeout(handle),
-        adopt: (result) => this.adoptShared(result),
-        accept: (result) => this.acceptShared(result),
-      }) ?? null;
-    const refresh = this.crossTab ? this.crossTab.wrap(o.refresh) : o.refresh;
+    const refresh: NormalizedOptions["refresh"] = (context) =>
+      this.sharedRefresh ? this.sharedRefresh(context) : o.refresh(context);
     this.keeper = createTokenKeeper(
       { ...o, refresh },
       {
@@ -97,6 +97,27 @@ export abstract class ClientBase implements TimerClock {
       return held ? [held, ...this.sentTokens] : this.sentTokens;
     });
     this.diagnostics = createDiagnostics({ log: this.log, url: href, debug: o.debug, now: () => this.now() });
+  }
+
+  /** @internal Attaches the cross-tab plugin, if the app passed one and this environment has what it needs. */
+  attachCrossTab(): void {
+    const { o } = this;
+    this.crossTab =
+      o.crossTab?.attach({
+        url: this.href,
+        refreshTimeoutMs: o.refreshTimeoutMs,
+        now: () => this.now(),
+        setTimeout: (callback, ms) => this.setTimeout(callback, ms),
+        clearTimeout: (handle) => this.clearTimeout(handle),
+        adopt: (result) => this.adoptShared(result),
+        accept: (result) => this.acceptShared(result),
+      }) ?? null;
+    this.sharedRefresh = this.crossTab ? this.crossTab.wrap(o.refresh) : null;
+  }
+  private reachOutOnce(): void {
+    const reach = this.reachOut;
+    this.reachOut = null;
+    reach?.();
   }
 
   // ---- time (the client is its own TimerClock) --------------------------------------------------------------
@@ -143,6 +164,7 @@ export abstract class ClientBase implements TimerClock {
   connect(): void {
     if (this.state === "closed") throw new AuthedSocketError("ERR_CLOSED", "connect() after close()");
     if (this.state !== "idle" && this.state !== "logged_out") return;
+    this.reachOutOnce();
     this.allowEmits?.();
     this.allowEmits = null;
     this.installAuth();
@@ -154,6 +176,7 @@ export abstract class ClientBase implements TimerClock {
       return Promise.reject(new AuthedSocketError("ERR_CLOSED", "refresh() after close()"));
     if (this.state === "logged_out")
       return Promise.reject(new AuthedSocketError("ERR_LOGGED_OUT", "refresh() after logout"));
+    this.reachOutOnce();
     return this.refreshNow("manual");
   }
   logout(): void {

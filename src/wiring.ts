@@ -142,18 +142,21 @@ export function wire(core: ClientCore): void {
       if (!core.isOver() && core.scope) core.onTokenRefused(core.scope, true);
     });
 
-  const environment =
-    o.environment === "auto" ? detectEnvironment() : o.environment === "none" ? noEnvironment : o.environment;
-  disposers.push(
-    environment.onResume(() => {
-      core.crossTab?.sync(); // a frozen tab missed the other tabs' messages
-      core.check();
-    }),
-  );
-  const { crossTab } = core;
-  if (crossTab) {
-    disposers.push(() => crossTab.close());
-    // A tab that opens while others hold a token asks for it, rather than spend a refresh of its own.
-    crossTab.sync();
-  }
+  core.reachOut = () => {
+    core.attachCrossTab();
+    const environment =
+      o.environment === "auto" ? detectEnvironment() : o.environment === "none" ? noEnvironment : o.environment;
+    disposers.push(
+      environment.onResume(() => {
+        core.crossTab?.sync(); // a frozen tab missed the other tabs' messages
+        core.check();
+      }),
+    );
+    const { crossTab } = core;
+    if (crossTab) {
+      disposers.push(() => crossTab.close());
+      // A tab that opens while others hold a token asks for it, rather than spend a refresh of its own.
+      crossTab.sync();
+    }
+  };
 }

@@ -248,3 +248,40 @@ it("cross-tab: a huge or Infinity version is refused before it changes any state
   // The skew estimate may move it by up to a second (iat is whole seconds), never by the 600 s between the tokens.
   expect(Math.abs((client.expiresAt as number) - (nowSec + 900) * 1000)).toBeLessThan(2000);
 });
+
+it("a client created with autoConnect: false opens no channel and adds no window listener until connect()", () => {
+  vi.stubGlobal("navigator", { locks: fakeLocks() });
+  const opened: string[] = [];
+  const RealChannel = BroadcastChannel;
+  vi.stubGlobal(
+    "BroadcastChannel",
+    class extends RealChannel {
+      constructor(name: string) {
+        super(name);
+        opened.push(name);
+        channels.push(this);
+      }
+    },
+  );
+  const added: string[] = [];
+  const target = { addEventListener: (type: string) => added.push(type), removeEventListener: () => {} };
+  vi.stubGlobal("addEventListener", target.addEventListener);
+  vi.stubGlobal("removeEventListener", target.removeEventListener);
+  vi.stubGlobal("document", { ...target, visibilityState: "visible" });
+  const now = Math.floor(Date.now() / 1000);
+  const client = createAuthedSocket("http://unused.test", {
+    getToken: () => fakeJwt(now, now + 60),
+    refresh: () => fakeJwt(now, now + 60),
+    crossTab: crossTab({ name: `unused-${++seq}` }),
+    logger: null,
+    socket: { autoConnect: false },
+    io: () => new FakeSocket(world()) as never,
+  });
+  clients.push(client);
+  // A render React discards may create a client and drop it: nothing outside it may hold on to it.
+  expect(opened).toEqual([]);
+  expect(added).toEqual([]);
+  client.connect();
+  expect(opened).toHaveLength(1);
+  expect(added.sort()).toEqual(["online", "visibilitychange"]);
+});
