@@ -145,7 +145,11 @@ export function wire(core: ClientCore): void {
   core.reachOut = () => {
     core.attachCrossTab();
     const environment =
-      o.environment === "auto" ? detectEnvironment() : o.environment === "none" ? noEnvironment : o.environment;
+      o.environment === "auto"
+        ? detectEnvironment()
+        : o.environment === "none"
+          ? noEnvironment
+          : o.environment;
     disposers.push(
       environment.onResume(() => {
         core.crossTab?.sync(); // a frozen tab missed the other tabs' messages
