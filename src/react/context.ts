@@ -5,14 +5,14 @@ import type { AuthedSocket, DefaultEventsMap } from "../index.js";
 export type AnyClient = AuthedSocket<DefaultEventsMap, DefaultEventsMap>;
 
 /**
- * `undefined`: no provider above (a mistake the hooks report). `null`: a provider whose own client does not exist
- * yet — on the server and during the first browser render, before the provider's effect created it.
+ * The provider's client. `undefined` only when there is no provider above (a mistake the hooks report): a provider
+ * always has a client, from its first render on, on the server too.
  */
-export const AuthedSocketContext = createContext<AnyClient | null | undefined>(undefined);
+export const AuthedSocketContext = createContext<AnyClient | undefined>(undefined);
 AuthedSocketContext.displayName = "AuthedSocketContext";
 
 /** The context's client; throws, naming the hook, when there is no provider above. */
-export function useClient(hook: string): AnyClient | null {
+export function useClient(hook: string): AnyClient {
   const client = useContext(AuthedSocketContext);
   if (client === undefined)
     throw new Error(

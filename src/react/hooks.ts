@@ -12,28 +12,29 @@ import { type AnyClient, useClient, useCommitEffect } from "./context.js";
 
 /** What {@link useAuthState} returns. */
 export interface AuthState {
-  /** The client's lifecycle state; `"idle"` on the server and before the provider's client exists. */
+  /** The client's lifecycle state; `"idle"` for a client not connected yet (on the server, in the first render). */
   readonly state: AuthedSocketState;
   /** Expiry of the held token on this device's clock (epoch ms); null when none is held or it is opaque. */
   readonly expiresAt: number | null;
 }
 
 /**
- * The provider's client, typed with the app's event maps. `null` only on the server and in the very first browser
- * render of a provider that owns its client (it is created in the provider's first commit, before paint), so
- * read it in handlers and effects.
+ * The provider's client, typed with the app's event maps. It is there from the first render on, on the server
+ * too: a provider that owns its client creates it during its first render and connects it at commit, so before
+ * that commit (and on the server) it is an `"idle"` client that has opened nothing. Its identity is stable for the
+ * provider's life (until `url` changes).
  *
  * @example
  * ```tsx
  * const client = useAuthedSocket<ServerToClient, ClientToServer>();
- * const send = (text: string) => client?.socket.emit("send", text, (ok) => console.log(ok));
+ * const send = (text: string) => client.socket.emit("send", text, (ok) => console.log(ok));
  * ```
  */
 export function useAuthedSocket<
   ListenEvents extends EventsMap = DefaultEventsMap,
   EmitEvents extends EventsMap = ListenEvents,
->(): AuthedSocket<ListenEvents, EmitEvents> | null {
-  return useClient("useAuthedSocket") as AuthedSocket<ListenEvents, EmitEvents> | null;
+>(): AuthedSocket<ListenEvents, EmitEvents> {
+  return useClient("useAuthedSocket") as unknown as AuthedSocket<ListenEvents, EmitEvents>;
 }
 
 /** Every event after which `state` or `expiresAt` may read differently. */
@@ -52,7 +53,6 @@ interface Store {
 }
 
 const IDLE: AuthState = Object.freeze({ state: "idle", expiresAt: null });
-const idleStore: Store = { subscribe: () => () => {}, snapshot: () => IDLE };
 /** One store per client, so every component reading one client subscribes the same way and shares snapshots. */
 const stores = new WeakMap<AnyClient, Store>();
 
@@ -82,6 +82,7 @@ function storeOf(client: AnyClient): Store {
  * The client's `state` and `expiresAt`, re-rendering the component when either changes. Read through
  * `useSyncExternalStore`, so every component of one render sees the same values (no tearing). Changes made in one
  * synchronous burst may render once, with the last values; use `useLifecycleEvent("state", …)` to see each step.
+ * On the server it reads the client as it is: `"idle"` and no expiry for a client the provider created there.
  *
  * @example
  * ```tsx
@@ -90,8 +91,9 @@ function storeOf(client: AnyClient): Store {
  * ```
  */
 export function useAuthState(): AuthState {
-  const client = useClient("useAuthState");
-  const store = client ? storeOf(client) : idleStore;
+  const store = storeOf(useClient("useAuthState"));
+  // The server snapshot is the client's own: "idle" for the inert client a provider creates on the server, and
+  // the same in the hydrating render, whose provider creates its client anew.
   return useSyncExternalStore(store.subscribe, store.snapshot, store.snapshot);
 }
 
@@ -135,7 +137,6 @@ export function useSocketEvent(event: string, handler: Handler): void {
   const client = useClient("useSocketEvent");
   const listener = useLatest(handler);
   useCommitEffect(() => {
-    if (!client) return;
     const socket = client.socket as unknown as {
       on(event: string, listener: Handler): unknown;
       off(event: string, listener: Handler): unknown;
@@ -162,8 +163,5 @@ export function useLifecycleEvent<K extends AuthedSocketEventName>(
 ): void {
   const client = useClient("useLifecycleEvent");
   const listener = useLatest(handler as Handler) as AuthedSocketListener<K>;
-  useCommitEffect(() => {
-    if (!client) return;
-    return client.on(event, listener);
-  }, [client, event, listener]);
+  useCommitEffect(() => client.on(event, listener), [client, event, listener]);
 }

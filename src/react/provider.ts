@@ -36,6 +36,10 @@ export type AuthedSocketProviderProps<
 interface Held {
   url: string;
   client: AnyClient;
+  /** Whether the app's own options leave connecting to the provider (`socket.autoConnect` not false). */
+  autoConnect: boolean;
+  /** Set once the provider's commit connected (or, with `autoConnect: false`, adopted) the client. */
+  started: boolean;
   /** Set by the effect's cleanup; a remount that clears it before the microtask runs keeps the client. */
   closing: boolean;
 }
@@ -43,10 +47,13 @@ interface Held {
 /**
  * Makes an {@link AuthedSocket} available to the hooks below it.
  *
- * With `url` and `options` the provider creates the client after its first render (never during render, so server
- * rendering opens nothing) and closes it on unmount. StrictMode's simulated unmount and remount keeps the same
- * client: the close is deferred to a microtask that the remount cancels, so there is one connection and one
- * refresh. With `client` it uses the app's client as is and never closes it.
+ * With `url` and `options` the provider owns the client: it creates it during its first render, inert (created
+ * with `autoConnect: false`, it opens no connection and starts no timer), connects it in its first commit, and
+ * closes it on unmount. So `useAuthedSocket()` has a client from the first render on, and server rendering, where
+ * effects never run, opens nothing. A render React throws away (StrictMode's second render, an interrupted
+ * transition) may create a client that is never connected and holds nothing. StrictMode's simulated unmount and
+ * remount keeps the same client: the close is deferred to a microtask that the remount cancels, so there is one
+ * connection and one refresh. With `client` it uses the app's client as is and never connects or closes it.
  *
  * @example
  * ```tsx
@@ -65,46 +72,76 @@ export function AuthedSocketProvider<
   return createElement(AuthedSocketContext.Provider, { value: given ?? owned }, props.children);
 }
 
-function useOwnedClient(url: string | undefined, options: AuthedSocketOptions | undefined): AnyClient | null {
+function useOwnedClient(
+  url: string | undefined,
+  options: AuthedSocketOptions | undefined,
+): AnyClient | undefined {
   const latest = useRef(options);
-  const held = useRef<Held | null>(null);
-  const [client, setClient] = useState<AnyClient | null>(null);
+  const create = (forUrl: string): Held => hold(forUrl, options, latest);
+  const [held, setHeld] = useState<Held | null>(() => (url === undefined ? null : create(url)));
+
+  // A new URL (or none) derives new state during render: React renders again at once with it, before committing,
+  // and the commit's cleanup closes the client of the old URL.
+  let current = held;
+  if (url === undefined ? held !== null : held === null || held.url !== url) {
+    current = url === undefined ? null : create(url);
+    setHeld(current);
+  }
 
   useCommitEffect(() => {
     latest.current = options;
   });
 
   useCommitEffect(() => {
-    if (url === undefined) {
-      setClient(null);
+    if (!held) return;
+    // A remount after a real close (React's Activity showing a hidden tree again, say): start over with a new client.
+    if (held.client.state === "closed") {
+      setHeld(create(held.url));
       return;
     }
-    let entry = held.current;
-    if (entry && entry.url === url) entry.closing = false;
-    else {
-      entry = { url, client: createAuthedSocket(url, stableOptions(latest)), closing: false };
-      held.current = entry;
+    held.closing = false;
+    if (!held.started) {
+      held.started = true;
+      if (held.autoConnect) held.client.connect();
     }
-    const mine = entry;
-    setClient(mine.client);
+    const mine = held;
     return () => {
       mine.closing = true;
       // StrictMode (and Fast Refresh) run this cleanup and the effect again in the same task: the remount clears
       // `closing` before this microtask runs. A real unmount, or a new URL, closes the client.
       queueMicrotask(() => {
-        if (!mine.closing) return;
-        mine.client.close();
-        if (held.current === mine) held.current = null;
+        if (mine.closing) mine.client.close();
       });
     };
-  }, [url]);
+  }, [held]);
 
-  return url === undefined ? null : client;
+  return current?.client;
+}
+
+/**
+ * A new client for `url`, created with `autoConnect: false` whatever the app passed, so that creating it during
+ * render reaches nothing outside it; the provider's commit connects it (unless the app's options say not to).
+ */
+function hold(
+  url: string,
+  options: AuthedSocketOptions | undefined,
+  latest: { readonly current: AuthedSocketOptions | undefined },
+): Held {
+  const stable = stableOptions(options, latest);
+  const socket = stable.socket as unknown;
+  // A `socket` that is not an object is passed as is, so the client's validation names it (and throws).
+  if (socket === undefined || (typeof socket === "object" && socket !== null && !Array.isArray(socket)))
+    stable.socket = { ...(socket as AuthedSocketOptions["socket"]), autoConnect: false };
+  const autoConnect = (socket as { autoConnect?: unknown } | undefined)?.autoConnect !== false;
+  return { url, client: createAuthedSocket(url, stable), autoConnect, started: false, closing: false };
 }
 
 /** Options whose callbacks always call the latest ones the provider was rendered with. */
-function stableOptions(latest: { readonly current: AuthedSocketOptions | undefined }): AuthedSocketOptions {
-  const initial = latest.current ?? ({} as AuthedSocketOptions);
+function stableOptions(
+  given: AuthedSocketOptions | undefined,
+  latest: { readonly current: AuthedSocketOptions | undefined },
+): AuthedSocketOptions {
+  const initial = given ?? ({} as AuthedSocketOptions);
   const now = () => latest.current ?? initial;
   const options: AuthedSocketOptions = { ...initial };
   // A missing or wrong `refresh` is passed as is, so the client's validation names it.

@@ -186,13 +186,7 @@ describe("useAuthState", () => {
 });
 
 /** Collects `message` texts (and the clients it was rendered with) and shows the state. */
-function Messages({
-  got,
-  seen,
-}: {
-  got: string[];
-  seen?: (AuthedSocket<ServerToClient, ClientToServer> | null)[];
-}) {
+function Messages({ got, seen }: { got: string[]; seen?: AuthedSocket<ServerToClient, ClientToServer>[] }) {
   seen?.push(useAuthedSocket<ServerToClient, ClientToServer>());
   useSocketEvent<ServerToClient, "message">("message", (text) => got.push(text));
   return <p data-testid="state">{useAuthState().state}</p>;
@@ -245,11 +239,11 @@ describe("useSocketEvent", () => {
     expect(got).toEqual(["a", "b", "c"]);
   });
 
-  it("with a provider that owns its client, starts listening once the client exists", async () => {
+  it("with a provider that owns its client, listens from the first commit, before the provider connects", async () => {
     const server = await startChatServer();
     servers.push(server);
     const got: string[] = [];
-    const seen: (AuthedSocket<ServerToClient, ClientToServer> | null)[] = [];
+    const seen: AuthedSocket<ServerToClient, ClientToServer>[] = [];
     const view = render(
       <StrictMode>
         <AuthedSocketProvider url={server.url} options={countedOptions().options}>
@@ -257,16 +251,24 @@ describe("useSocketEvent", () => {
         </AuthedSocketProvider>
       </StrictMode>,
     );
+    // Committed: the child's listener is on the socket already (children's effects run before the provider's).
+    const live = seen[0] as AuthedSocket<ServerToClient, ClientToServer>;
+    expect(new Set(seen)).toEqual(new Set([live]));
+    expect(live.socket.listeners("message")).toHaveLength(1);
     await waitFor(() => expect(view.getByTestId("state").textContent).toBe("authenticated"), {
       timeout: 5000,
     });
-    const live = seen.at(-1);
-    if (!live) throw new Error("no client");
     server.broadcast("hello");
     await roundTrip(live);
     expect(got).toEqual(["hello"]);
   });
 });
+
+/** Records every state step as `from→to` and shows the state. */
+function Steps({ steps }: { steps: string[] }) {
+  useLifecycleEvent("state", ({ from, to }) => steps.push(`${from}→${to}`));
+  return <p data-testid="state">{useAuthState().state}</p>;
+}
 
 describe("useLifecycleEvent", () => {
   it("delivers lifecycle events once each (StrictMode) to the latest handler, with their payloads", async () => {
@@ -289,6 +291,24 @@ describe("useLifecycleEvent", () => {
     rerender({ tag: "latest" });
     act(() => client.logout());
     expect(got).toEqual(["latest:logout"]);
+  });
+
+  it("with a provider that owns its client, sees the connect from its first step (idle → connecting)", async () => {
+    const server = await startChatServer();
+    servers.push(server);
+    const steps: string[] = [];
+    const view = render(
+      <StrictMode>
+        <AuthedSocketProvider url={server.url} options={countedOptions().options}>
+          <Steps steps={steps} />
+        </AuthedSocketProvider>
+      </StrictMode>,
+    );
+    await waitFor(() => expect(view.getByTestId("state").textContent).toBe("authenticated"), {
+      timeout: 5000,
+    });
+    expect(steps[0]).toBe("idle→connecting");
+    expect(steps.at(-1)).toMatch(/→authenticated$/);
   });
 
   it("stops listening on unmount", async () => {

@@ -1,9 +1,10 @@
 /**
- * AuthedSocketProvider against a real socket.io server with the companion and real JWTs: who owns the client, how
- * many connections and refreshes StrictMode costs, and that re-renders never recreate or reconnect the client.
+ * AuthedSocketProvider against a real socket.io server with the companion and real JWTs: who owns the client, that
+ * it is there from the first render, how many connections and refreshes StrictMode costs, and that re-renders never
+ * recreate or reconnect the client.
  */
 import { act, cleanup, render, waitFor } from "@testing-library/react";
-import { StrictMode, useState } from "react";
+import { Activity, Component, type ReactNode, StrictMode, useState } from "react";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type AuthedSocket,
@@ -30,17 +31,26 @@ async function chatServer(): Promise<ChatServer> {
   return server;
 }
 
+/** What a Probe saw in one render: the client, and its state as the render read it. */
+interface Seen {
+  client: AuthedSocket;
+  state: string;
+}
+
 /** Shows the state and records every client the provider hands out (in order, repeats included). */
-function Probe({ seen }: { seen: (AuthedSocket | null)[] }) {
-  seen.push(useAuthedSocket());
+function Probe({ seen, renders }: { seen: AuthedSocket[]; renders?: Seen[] }) {
+  const client = useAuthedSocket();
+  seen.push(client);
+  // Read in render, not in an effect: what a component can use before anything committed.
+  renders?.push({ client, state: client.state });
   const { state } = useAuthState();
   return <p data-testid="state">{state}</p>;
 }
 
-/** The distinct clients a Probe saw, nulls left out. */
-const distinct = (seen: (AuthedSocket | null)[]) => [...new Set(seen.filter((c) => c !== null))];
+/** The distinct clients a Probe saw. */
+const distinct = (seen: AuthedSocket[]) => [...new Set(seen)];
 
-function onlyClient(seen: (AuthedSocket | null)[]): AuthedSocket {
+function onlyClient(seen: AuthedSocket[]): AuthedSocket {
   const all = distinct(seen);
   expect(all).toHaveLength(1);
   return all[0] as AuthedSocket;
@@ -56,7 +66,7 @@ async function roundTrip(client: AuthedSocket): Promise<void> {
 
 interface InlineProps {
   url: string;
-  seen: (AuthedSocket | null)[];
+  seen: AuthedSocket[];
   io: NonNullable<AuthedSocketOptions["io"]>;
   onRender: (rerender: () => void) => void;
 }
@@ -82,7 +92,7 @@ function InlineOptionsApp({ url, seen, io, onRender }: InlineProps) {
 
 interface VersionedProps {
   url: string;
-  seen: (AuthedSocket | null)[];
+  seen: AuthedSocket[];
   calls: string[];
   onRender: (setVersion: (version: number) => void) => void;
 }
@@ -111,21 +121,26 @@ function VersionedCallbacksApp({ url, seen, calls, onRender }: VersionedProps) {
 }
 
 describe("a provider that owns its client", () => {
-  it("creates one client after the first render, connects once, and closes it on unmount", async () => {
+  it("hands out its client in the very first render, connects it once at commit, and closes it on unmount", async () => {
     const server = await chatServer();
     const counted = countedOptions();
-    const seen: (AuthedSocket | null)[] = [];
+    const seen: AuthedSocket[] = [];
+    const renders: Seen[] = [];
     const view = render(
       <AuthedSocketProvider url={server.url} options={counted.options}>
-        <Probe seen={seen} />
+        <Probe seen={seen} renders={renders} />
       </AuthedSocketProvider>,
     );
-    // The first render has no client yet: it is created in the commit, never during render.
-    expect(seen[0]).toBeNull();
+    // The first render already has the client: created during render, idle, not connected (the commit connects it).
+    expect(renders[0]?.client).toBeDefined();
+    expect(renders[0]?.state).toBe("idle");
     await authenticated(view);
     const client = onlyClient(seen);
+    expect(renders[0]?.client).toBe(client);
     await roundTrip(client);
     expect(counted.sockets()).toBe(1);
+    expect(counted.opened()).toBe(1);
+    expect(server.transports()).toBe(1);
     expect(server.handshakes()).toBe(1);
     expect(server.connected()).toBe(1);
 
@@ -134,22 +149,32 @@ describe("a provider that owns its client", () => {
     await waitFor(() => expect(server.connected()).toBe(0), { timeout: 5000 });
   });
 
-  it("StrictMode (double render, double effects): one client, one handshake, one refresh, one connection", async () => {
+  it("StrictMode (double render, double effects): one client handed out, one connection, one handshake, one refresh", async () => {
     const server = await chatServer();
     const counted = countedOptions();
-    const seen: (AuthedSocket | null)[] = [];
+    const seen: AuthedSocket[] = [];
+    const renders: Seen[] = [];
     const view = render(
       <StrictMode>
         <AuthedSocketProvider url={server.url} options={counted.options}>
-          <Probe seen={seen} />
+          <Probe seen={seen} renders={renders} />
         </AuthedSocketProvider>
       </StrictMode>,
     );
     await authenticated(view);
     const client = onlyClient(seen);
+    expect(renders[0]?.client).toBe(client);
     await roundTrip(client);
-    expect(counted.sockets()).toBe(1);
+    // StrictMode calls the state initializer twice: the second client is discarded by React, never handed out,
+    // never connected — the commit connects only the one it kept.
+    expect(counted.sockets()).toBe(2);
+    expect(counted.opened()).toBe(1);
+    const discarded = counted.created.filter((socket) => socket !== client.socket);
+    expect(discarded).toHaveLength(1);
+    expect(discarded[0]?.connected).toBe(false);
+    expect(discarded[0]?.io.engine).toBeUndefined();
     expect(counted.refreshes()).toBe(1);
+    expect(server.transports()).toBe(1);
     expect(server.handshakes()).toBe(1);
     expect(server.connected()).toBe(1);
     expect(client.state).toBe("authenticated");
@@ -162,7 +187,7 @@ describe("a provider that owns its client", () => {
   it("a new inline options object on every render neither recreates nor reconnects the client", async () => {
     const server = await chatServer();
     const counted = countedOptions();
-    const seen: (AuthedSocket | null)[] = [];
+    const seen: AuthedSocket[] = [];
     let rerender = () => {};
     const view = render(
       <InlineOptionsApp
@@ -180,6 +205,7 @@ describe("a provider that owns its client", () => {
     const client = onlyClient(seen);
     await roundTrip(client);
     expect(counted.sockets()).toBe(1);
+    expect(counted.opened()).toBe(1);
     expect(server.handshakes()).toBe(1);
     expect(server.connected()).toBe(1);
     expect(client.state).toBe("authenticated");
@@ -188,7 +214,7 @@ describe("a provider that owns its client", () => {
   it("getToken and refresh changing identity: the latest ones are called next, without reconnecting", async () => {
     const server = await chatServer();
     const calls: string[] = [];
-    const seen: (AuthedSocket | null)[] = [];
+    const seen: AuthedSocket[] = [];
     let setVersion: (version: number) => void = () => {};
     const view = render(
       <VersionedCallbacksApp
@@ -220,28 +246,150 @@ describe("a provider that owns its client", () => {
     expect(client.state).toBe("authenticated");
   });
 
-  it("a new url closes the old client and connects a new one to the new server", async () => {
+  it.each([
+    ["", false],
+    [" (StrictMode)", true],
+  ])("a new url closes the old client and connects a new one to the new server%s", async (_, strict) => {
     const first = await chatServer();
     const second = await chatServer();
     const counted = countedOptions();
-    const seen: (AuthedSocket | null)[] = [];
-    const view = render(
-      <AuthedSocketProvider url={first.url} options={counted.options}>
-        <Probe seen={seen} />
-      </AuthedSocketProvider>,
-    );
+    const seen: AuthedSocket[] = [];
+    const app = (url: string) => {
+      const tree = (
+        <AuthedSocketProvider url={url} options={counted.options}>
+          <Probe seen={seen} />
+        </AuthedSocketProvider>
+      );
+      return strict ? <StrictMode>{tree}</StrictMode> : tree;
+    };
+    const view = render(app(first.url));
     await authenticated(view);
     const old = onlyClient(seen);
-    view.rerender(
-      <AuthedSocketProvider url={second.url} options={counted.options}>
-        <Probe seen={seen} />
-      </AuthedSocketProvider>,
-    );
-    await waitFor(() => expect(second.connected()).toBe(1), { timeout: 5000 });
+    const before = seen.length;
+    view.rerender(app(second.url));
+    // Every render after the new url hands out the new client: the old one is never rendered with the new url.
+    const after = distinct(seen.slice(before));
+    expect(after).toHaveLength(1);
+    const next = after[0] as AuthedSocket;
+    expect(next).not.toBe(old);
+    await authenticated(view);
+    await roundTrip(next);
     await waitFor(() => expect(old.state).toBe("closed"), { timeout: 5000 });
     await waitFor(() => expect(first.connected()).toBe(0), { timeout: 5000 });
-    expect(distinct(seen)).toHaveLength(2);
-    expect(seen.at(-1)).not.toBe(old);
+    expect(second.connected()).toBe(1);
+    expect(first.handshakes()).toBe(1);
+    expect(second.handshakes()).toBe(1);
+    expect(second.transports()).toBe(1);
+    // One client connected per url; any other a render created (StrictMode's discarded ones) never opened.
+    expect(counted.opened()).toBe(2);
+    expect(counted.created.filter((socket) => socket.io.engine !== undefined)).toEqual([
+      old.socket,
+      next.socket,
+    ]);
+    expect(distinct(seen)).toEqual([old, next]);
+  });
+
+  it("with the app's own socket.autoConnect: false, hands out the client and leaves connecting to the app", async () => {
+    const server = await chatServer();
+    const counted = countedOptions({ socket: { transports: ["websocket"], autoConnect: false } });
+    const seen: AuthedSocket[] = [];
+    const view = render(
+      <StrictMode>
+        <AuthedSocketProvider url={server.url} options={counted.options}>
+          <Probe seen={seen} />
+        </AuthedSocketProvider>
+      </StrictMode>,
+    );
+    const client = onlyClient(seen);
+    // Committed, and still idle: a round trip on another client proves the server had time to see a handshake.
+    expect(view.getByTestId("state").textContent).toBe("idle");
+    const other = createAuthedSocket(server.url, countedOptions().options);
+    clients.push(other);
+    await other.waitFor("authenticated", { timeoutMs: 5000 });
+    await roundTrip(other);
+    expect(counted.opened()).toBe(0);
+    expect(server.handshakes()).toBe(1);
+
+    act(() => client.connect());
+    await authenticated(view);
+    await roundTrip(client);
+    expect(counted.opened()).toBe(1);
+    expect(server.handshakes()).toBe(2);
+    view.unmount();
+    await waitFor(() => expect(client.state).toBe("closed"), { timeout: 5000 });
+  });
+
+  it("Activity hidden then visible: the hidden provider's client is closed, and a fresh one connects when shown", async () => {
+    const server = await chatServer();
+    const counted = countedOptions();
+    const seen: AuthedSocket[] = [];
+    const app = (mode: "visible" | "hidden") => (
+      <Activity mode={mode}>
+        <AuthedSocketProvider url={server.url} options={counted.options}>
+          <Probe seen={seen} />
+        </AuthedSocketProvider>
+      </Activity>
+    );
+    const view = render(app("visible"));
+    await authenticated(view);
+    const first = onlyClient(seen);
+    await roundTrip(first);
+
+    view.rerender(app("hidden"));
+    // Hiding runs the effects' cleanup, as an unmount does: the client is closed (a microtask later).
+    await waitFor(() => expect(first.state).toBe("closed"), { timeout: 5000 });
+    await waitFor(() => expect(server.connected()).toBe(0), { timeout: 5000 });
+
+    view.rerender(app("visible"));
+    await authenticated(view);
+    const all = distinct(seen);
+    expect(all).toHaveLength(2);
+    const second = all[1] as AuthedSocket;
+    expect(seen.at(-1)).toBe(second);
+    await roundTrip(second);
+    expect(second.state).toBe("authenticated");
+    expect(server.handshakes()).toBe(2);
+    expect(server.connected()).toBe(1);
+    expect(counted.opened()).toBe(2);
+  });
+});
+
+/** An error boundary that shows "failed" and records what it caught. */
+class Boundary extends Component<{ caught: Error[]; children: ReactNode }, { failed: boolean }> {
+  override state = { failed: false };
+  static getDerivedStateFromError() {
+    return { failed: true };
+  }
+  override componentDidCatch(error: Error) {
+    this.props.caught.push(error);
+  }
+  override render() {
+    return this.state.failed ? <p data-testid="state">failed</p> : this.props.children;
+  }
+}
+
+describe("invalid options", () => {
+  it("throw from the provider's render, so an error boundary above it catches them, and nothing connects", async () => {
+    const server = await chatServer();
+    const caught: Error[] = [];
+    const quiet = console.error;
+    console.error = () => {};
+    try {
+      const view = render(
+        <Boundary caught={caught}>
+          <AuthedSocketProvider
+            url={server.url}
+            options={{ refresh: 5 as unknown as AuthedSocketOptions["refresh"], logger: null }}
+          >
+            <Probe seen={[]} />
+          </AuthedSocketProvider>
+        </Boundary>,
+      );
+      expect(view.getByTestId("state").textContent).toBe("failed");
+    } finally {
+      console.error = quiet;
+    }
+    expect(caught[0]?.message).toMatch(/option "refresh" must be a function/);
   });
 });
 
@@ -251,7 +399,7 @@ describe("a provider given a client", () => {
     const counted = countedOptions();
     const client = createAuthedSocket(server.url, counted.options);
     clients.push(client);
-    const seen: (AuthedSocket | null)[] = [];
+    const seen: AuthedSocket[] = [];
     const view = render(
       <StrictMode>
         <AuthedSocketProvider client={client}>

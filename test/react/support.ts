@@ -11,6 +11,11 @@ import { startServer, type TestServer } from "../helpers/server.js";
 export interface ChatServer extends TestServer {
   /** Handshakes the companion judged (accepted or not). */
   handshakes(): number;
+  /**
+   * Engine.io connections ever opened (WebSockets, with the tests' transport): a client that opened a connection
+   * and closed it before its handshake would show here, not in `handshakes`.
+   */
+  transports(): number;
   /** Sockets connected now. */
   connected(): number;
   /** Sends `message(text, from)` to every connected socket. */
@@ -20,6 +25,10 @@ export interface ChatServer extends TestServer {
 export async function startChatServer(): Promise<ChatServer> {
   const server = await startServer();
   let handshakes = 0;
+  let transports = 0;
+  server.io.engine.on("connection", () => {
+    transports++;
+  });
   const guard = authenticate({ verify: jwtVerifier({ secret: TEST_SECRET, algorithms: ["HS256"] }) });
   server.io.use((socket, next) => {
     handshakes++;
@@ -33,6 +42,7 @@ export async function startChatServer(): Promise<ChatServer> {
   return {
     ...server,
     handshakes: () => handshakes,
+    transports: () => transports,
     connected: () => server.io.sockets.sockets.size,
     broadcast: (text, from = "server") => void server.io.emit("message", text, from),
   };
@@ -40,15 +50,20 @@ export async function startChatServer(): Promise<ChatServer> {
 
 export interface Counted {
   options: AuthedSocketOptions;
-  /** Sockets the client asked socket.io-client for (one per client created). */
+  /** Sockets the client asked socket.io-client for (one per client created, connected or not). */
   sockets(): number;
+  /** Of those, the sockets whose connection was ever started (socket.io's Manager `open()`). */
+  opened(): number;
+  /** Every socket created, in order. */
+  readonly created: readonly Socket[];
   /** Calls to `refresh`. */
   refreshes(): number;
 }
 
-/** Options whose `refresh` signs a real token and whose `io` counts the sockets created. */
+/** Options whose `refresh` signs a real token and whose `io` counts the sockets created and those opened. */
 export function countedOptions(extra: Partial<AuthedSocketOptions> = {}): Counted {
-  let sockets = 0;
+  const created: Socket[] = [];
+  const opened = new Set<Socket>();
   let refreshes = 0;
   const options: AuthedSocketOptions = {
     refresh: () => {
@@ -58,12 +73,26 @@ export function countedOptions(extra: Partial<AuthedSocketOptions> = {}): Counte
     logger: null,
     socket: { transports: ["websocket"] },
     io: (url: string, socketOptions: SocketIoOptions): Socket => {
-      sockets++;
-      return realIo(url, socketOptions);
+      const socket = realIo(url, socketOptions);
+      created.push(socket);
+      // Every way of connecting (socket.connect(), a reconnect, manager.connect()) goes through the manager's open.
+      const manager = socket.io;
+      const open = manager.open.bind(manager);
+      manager.open = ((callback?: (error?: Error) => void) => {
+        opened.add(socket);
+        return open(callback);
+      }) as typeof manager.open;
+      return socket;
     },
     ...extra,
   };
-  return { options, sockets: () => sockets, refreshes: () => refreshes };
+  return {
+    options,
+    sockets: () => created.length,
+    opened: () => opened.size,
+    created,
+    refreshes: () => refreshes,
+  };
 }
 
 /** A socket.io server event map the tests type their hooks with. */

@@ -21,10 +21,12 @@ declare const client: AuthedSocket<ServerToClient, ClientToServer>;
 
 export function Typed() {
   const typed = useAuthedSocket<ServerToClient, ClientToServer>();
-  expectTypeOf(typed).toEqualTypeOf<AuthedSocket<ServerToClient, ClientToServer> | null>();
-  typed?.socket.emit("echo", "x", (value) => expectTypeOf(value).toEqualTypeOf<string>());
+  // Never null: the provider has its client from the first render on.
+  expectTypeOf(typed).toEqualTypeOf<AuthedSocket<ServerToClient, ClientToServer>>();
+  typed.socket.emit("echo", "x", (value) => expectTypeOf(value).toEqualTypeOf<string>());
   // @ts-expect-error an event the map does not have
-  typed?.socket.emit("nope", "x");
+  typed.socket.emit("nope", "x");
+  expectTypeOf(useAuthedSocket()).toEqualTypeOf<AuthedSocket>();
 
   const auth = useAuthState();
   expectTypeOf(auth).toEqualTypeOf<AuthState>();
