@@ -186,7 +186,6 @@ function Chat({ user, onEnd }: { user: string; onEnd: (reason: string) => void }
     const input = event.currentTarget.elements.namedItem("message") as HTMLInputElement;
     const text = input.value.trim() || `hello #${nextId.current}`;
     input.value = "";
-    if (!client) return;
     const id = nextId.current++;
     const settle = (status: Sent["status"], detail: string) =>
       setSent((list) => list.map((m) => (m.id === id ? { ...m, status, detail } : m)));
@@ -227,13 +226,13 @@ function Chat({ user, onEnd }: { user: string; onEnd: (reason: string) => void }
         </button>
       </form>
       <div className="controls">
-        <button id="drop" type="button" onClick={() => client?.socket.io.engine?.close()}>
+        <button id="drop" type="button" onClick={() => client.socket.io.engine?.close()}>
           Drop network
         </button>
         <button id="revoke" type="button" onClick={() => void post("/admin/revoke", { user })}>
           Revoke (admin)
         </button>
-        <button id="logout" type="button" onClick={() => client?.logout()}>
+        <button id="logout" type="button" onClick={() => client.logout()}>
           Log out
         </button>
       </div>

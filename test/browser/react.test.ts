@@ -55,8 +55,9 @@ describe.runIf(chromiumAvailable("React browser test"))("the React example in Ch
     page.on("console", (m) => {
       if (m.type() === "error") errors.push(m.text());
     });
-    // Counts the WebSockets the page opens: a StrictMode double mount that created a second client would show here
-    // even when the first one was closed before its handshake reached the server.
+    // Counts the WebSockets the page opens: a StrictMode double render or mount that connected a second client would
+    // show here even when it was closed before its handshake reached the server (the provider's discarded-render
+    // client is created with autoConnect: false and must never open one).
     await page.addInitScript(() => {
       const Native = window.WebSocket;
       const w = window as unknown as { sockets: number };
