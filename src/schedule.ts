@@ -45,12 +45,26 @@ export function refreshInstant({
 }
 
 /**
- * The least time a proactive refresh leaves before expiry, when the lifetime allows it: enough for a refresh round
- * trip and a re-handshake on a slow mobile link (each well under a second at p99) plus one quick retry. It is capped
- * at half the lifetime, so a token shorter than twice the floor still lives half its life before it is refreshed
- * (no refresh loop). Clock skew and `iat`'s whole seconds are accounted for separately (expiry.ts), before this.
+ * The most a proactive refresh leaves before expiry for its own sake: enough for a refresh round trip and a
+ * re-handshake on a slow mobile link (each well under a second at p99) plus one quick retry. The floor actually used
+ * is measured (`refreshFloor`): four times the slowest recent refresh, between MIN_REFRESH_FLOOR_MS and this; until a
+ * refresh was timed, this. It is capped at half the lifetime, so a token shorter than twice the floor still lives
+ * half its life before it is refreshed (no refresh loop). Clock skew and `iat`'s whole seconds are accounted for
+ * separately (expiry.ts), before this.
  */
 export const REFRESH_FLOOR_MS = 2000;
+
+/** The least floor: absorbs a late timer on a loaded event loop and the drain before a re-handshake. */
+export const MIN_REFRESH_FLOOR_MS = 250;
+
+/**
+ * The floor for the next refresh window, from the slowest of the recent refresh round trips (null: none timed yet):
+ * a refresh that takes 20 ms on a LAN need not leave 2 s, which for a 3-s token is most of its life.
+ */
+export function refreshFloor(slowestRefreshMs: number | null): number {
+  if (slowestRefreshMs === null || !(slowestRefreshMs >= 0)) return REFRESH_FLOOR_MS;
+  return Math.min(REFRESH_FLOOR_MS, Math.max(MIN_REFRESH_FLOOR_MS, 4 * slowestRefreshMs));
+}
 
 /**
  * The refresh window's width as a fraction of the lifetime: a fleet sharing one `exp` spreads over this much. A
@@ -72,6 +86,8 @@ export interface RefreshWindowInput {
    * the lifetime. Raised to the floor and capped at 65 % of the lifetime so the window always fits.
    */
   marginMs?: number;
+  /** The least lead before expiry (`refreshFloor`); REFRESH_FLOOR_MS when absent. Capped at half the lifetime. */
+  floorMs?: number;
 }
 
 /** The earliest and latest local instants (epoch ms) of a token's refresh window. */
@@ -85,9 +101,14 @@ export interface RefreshWindow {
  * (65–90 % of the lifetime by default; Kubernetes client-go's certificate rotation uses 70–90 %). For a short token the
  * floor moves the window earlier rather than narrowing it, so the fleet spread is the same share for every length.
  */
-export function refreshWindow({ expiresAt, lifetimeMs, marginMs }: RefreshWindowInput): RefreshWindow {
+export function refreshWindow({
+  expiresAt,
+  lifetimeMs,
+  marginMs,
+  floorMs = REFRESH_FLOOR_MS,
+}: RefreshWindowInput): RefreshWindow {
   const life = lifetimeMs > 0 ? lifetimeMs : 0;
-  const floor = Math.min(REFRESH_FLOOR_MS, life / 2);
+  const floor = Math.min(floorMs, life / 2);
   const wanted = marginMs !== undefined && marginMs >= 0 ? marginMs : life * REFRESH_WINDOW_END_LEAD;
   const endLead = Math.min(Math.max(wanted, floor), life * (1 - REFRESH_WINDOW - 0.1));
   return { earliest: expiresAt - endLead - life * REFRESH_WINDOW, latest: expiresAt - endLead };

@@ -8,7 +8,7 @@ import { AuthedSocketError, RefreshError, UnauthorizedError } from "./errors.js"
 import type { RefreshReason } from "./events.js";
 import { anchorToken, type HeldToken, SkewEstimator, type TokenResult } from "./expiry.js";
 import { defaultMargin, type NormalizedOptions } from "./options.js";
-import { backoffDelay, refreshInstantInWindow } from "./schedule.js";
+import { backoffDelay, refreshFloor, refreshInstantInWindow } from "./schedule.js";
 
 /** A held token plus the local instant at which it should be refreshed (a random pick in its refresh window). */
 export interface KeptToken extends HeldToken {
@@ -39,6 +39,9 @@ type Options = Pick<
  * its signal, transient failures retried with backoff. A generation number makes every result that arrives after
  * `reset()` a no-op, so a refresh that resolves after logout cannot bring a token back.
  */
+/** How many refresh round trips the floor remembers. */
+const ROUND_TRIPS_KEPT = 4;
+
 export class TokenKeeper {
   private held: KeptToken | null = null;
   private generation = 0;
@@ -46,6 +49,8 @@ export class TokenKeeper {
   private queued: Promise<KeptToken> | null = null;
   private readonly cancels = new Set<() => void>();
   private readonly skew = new SkewEstimator();
+  /** The last few refresh round trips (ms): the slowest sets the floor of the next refresh window. */
+  private readonly roundTrips: number[] = [];
   /** The last token taken from another tab: the same token handed back by the coordinator is not news. */
   private adopted: KeptToken | null = null;
   /** Provider results that cannot be tokens, in a row: a programming error after a few, not a blip. */
@@ -266,9 +271,14 @@ export class TokenKeeper {
       // A margin function that returns NaN, a negative number or nothing must not disable the proactive refresh.
       if (Number.isFinite(chosen) && chosen >= 0) marginMs = chosen;
     }
+    // A fresh token's window is a share of the life it has on arrival, not of `exp − iat`: `iat` is whole seconds
+    // and errs early here, so a 3-s token arrives with 2–3 s to live. A stored token keeps `exp − iat`: one found
+    // late in its life is refreshed before it is used.
+    const usable = fresh ? Math.max(0, Math.min(lifetimeMs, expiresAt - receivedAt)) : lifetimeMs;
     const instant = refreshInstantInWindow({
       expiresAt,
-      lifetimeMs,
+      lifetimeMs: usable,
+      floorMs: refreshFloor(this.roundTrips.length ? Math.max(...this.roundTrips) : null),
       ...(marginMs === undefined ? {} : { marginMs }),
       random: this.random(),
     });
@@ -296,6 +306,10 @@ export class TokenKeeper {
     const { value, extra } = checked;
     const now = this.options.clock.now();
     const mono = this.options.clock.monotonic?.();
+    if (roundTripMs !== null && roundTripMs >= 0) {
+      this.roundTrips.push(roundTripMs);
+      if (this.roundTrips.length > ROUND_TRIPS_KEPT) this.roundTrips.shift();
+    }
     const { token, badExp } = anchorToken(value, extra, {
       now,
       fresh: roundTripMs !== null,

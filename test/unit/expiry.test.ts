@@ -253,11 +253,11 @@ describe("SkewEstimator", () => {
     expect(skew.skewMs).toBe(-IAT_RESOLUTION_MS);
   });
 
-  it("heals once the window (3 samples) has passed when a clock that was behind is corrected", () => {
+  it("heals once the window (8 samples) has passed when a clock that was behind is corrected (no monotonic marker)", () => {
     const skew = new SkewEstimator();
     skew.add(-10 * MINUTE);
-    skew.add(300);
-    skew.add(300);
+    for (let i = 0; i < 7; i++) skew.add(300);
+    // Until then the old sample holds the estimate early (the safe side): two cached tokens look the same.
     expect(skew.skewMs).toBe(-10 * MINUTE - IAT_RESOLUTION_MS);
     skew.add(300);
     expect(skew.skewMs).toBe(300 - IAT_RESOLUTION_MS);

@@ -4,8 +4,10 @@ import {
   backoffDelay,
   clampDelay,
   MAX_TIMER_DELAY_MS,
+  MIN_REFRESH_FLOOR_MS,
   REFRESH_FLOOR_MS,
   REFRESH_WINDOW,
+  refreshFloor,
   refreshInstant,
   refreshInstantInWindow,
   refreshWindow,
@@ -271,6 +273,16 @@ describe("refreshWindow", () => {
     expect(window.earliest).toBe(EXP - 2250);
   });
 
+  it("with a measured floor of 250 ms, a 3-s token refreshes in 65–90 % of its life instead of 25–50 %", () => {
+    const window = refreshWindow({ expiresAt: EXP, lifetimeMs: 3000, floorMs: 250 });
+    expect(window.latest).toBe(EXP - 300);
+    expect(window.earliest).toBe(EXP - 1050);
+  });
+
+  it("caps a measured floor at half the lifetime too", () => {
+    expect(refreshWindow({ expiresAt: EXP, lifetimeMs: 400, floorMs: 2000 }).latest).toBe(EXP - 200);
+  });
+
   it("honours an app's margin as the window's end, raised to the floor", () => {
     expect(refreshWindow({ expiresAt: EXP, lifetimeMs: HOUR, marginMs: 60_000 }).latest).toBe(EXP - 60_000);
     expect(refreshWindow({ expiresAt: EXP, lifetimeMs: HOUR, marginMs: 0 }).latest).toBe(
@@ -306,6 +318,29 @@ describe("refreshWindow", () => {
         },
       ),
     );
+  });
+});
+
+describe("refreshFloor", () => {
+  it("is the full floor until a refresh was timed", () => {
+    expect(refreshFloor(null)).toBe(REFRESH_FLOOR_MS);
+  });
+
+  it("is four times the slowest recent refresh", () => {
+    expect(refreshFloor(100)).toBe(400);
+  });
+
+  it("never goes below MIN_REFRESH_FLOOR_MS, for a refresh on the same machine", () => {
+    expect(refreshFloor(3)).toBe(MIN_REFRESH_FLOOR_MS);
+  });
+
+  it("never goes above REFRESH_FLOOR_MS, for a slow mobile link", () => {
+    expect(refreshFloor(5000)).toBe(REFRESH_FLOOR_MS);
+  });
+
+  it("treats a negative or NaN duration as untimed", () => {
+    expect(refreshFloor(-1)).toBe(REFRESH_FLOOR_MS);
+    expect(refreshFloor(Number.NaN)).toBe(REFRESH_FLOOR_MS);
   });
 });
 

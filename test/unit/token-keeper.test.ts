@@ -529,15 +529,16 @@ describe("status()", () => {
   it("moves ok → stale at the refresh instant → expired at the expiry as fake time advances", async () => {
     const { keeper } = setup(() => freshJwt(600));
     const token = await keeper.refresh("manual");
-    // Early by iat's whole second (the skew estimate errs early); random 0 → 90 % of the lifetime.
-    expect(token.expiresAt).toBe(T0 + 10 * MINUTE - IAT_RESOLUTION_MS);
-    expect(token.refreshAt).toBe(T0 + 9 * MINUTE - IAT_RESOLUTION_MS);
+    // Early by iat's whole second (the skew estimate errs early); random 0 → 90 % of the life left on arrival.
+    const life = 10 * MINUTE - IAT_RESOLUTION_MS;
+    expect(token.expiresAt).toBe(T0 + life);
+    expect(token.refreshAt).toBe(T0 + 0.9 * life);
     expect(keeper.status()).toBe("ok");
-    await vi.advanceTimersByTimeAsync(9 * MINUTE - IAT_RESOLUTION_MS - 1);
+    await vi.advanceTimersByTimeAsync(0.9 * life - 1);
     expect(keeper.status()).toBe("ok");
     await vi.advanceTimersByTimeAsync(1);
     expect(keeper.status()).toBe("stale");
-    await vi.advanceTimersByTimeAsync(MINUTE - 1);
+    await vi.advanceTimersByTimeAsync(0.1 * life - 1);
     expect(keeper.status()).toBe("stale");
     await vi.advanceTimersByTimeAsync(1);
     expect(keeper.status()).toBe("expired");
@@ -571,15 +572,16 @@ describe("clock skew", () => {
     ["ahead", 10 * MINUTE],
     ["behind", -10 * MINUTE],
   ] as const) {
-    it(`with the local clock 10 minutes ${label}, refreshes 9 local minutes after receipt and expires at 10 (less iat's second)`, async () => {
+    it(`with the local clock 10 minutes ${label}, refreshes at 90 % of the 10 local minutes (less iat's second) it has left`, async () => {
       const serverNow = T0;
       vi.setSystemTime(serverNow + offset);
       const receivedAt = Date.now();
       const { keeper } = setup(() => jwtAt(serverNow, 600));
       const token = await keeper.refresh("manual");
-      expect(token.expiresAt).toBe(receivedAt + 10 * MINUTE - IAT_RESOLUTION_MS);
-      expect(token.refreshAt).toBe(receivedAt + 9 * MINUTE - IAT_RESOLUTION_MS);
-      await vi.advanceTimersByTimeAsync(9 * MINUTE - IAT_RESOLUTION_MS - 1);
+      const life = 10 * MINUTE - IAT_RESOLUTION_MS;
+      expect(token.expiresAt).toBe(receivedAt + life);
+      expect(token.refreshAt).toBe(receivedAt + 0.9 * life);
+      await vi.advanceTimersByTimeAsync(0.9 * life - 1);
       expect(keeper.status()).toBe("ok");
       await vi.advanceTimersByTimeAsync(1);
       expect(keeper.status()).toBe("stale");
@@ -587,6 +589,60 @@ describe("clock skew", () => {
       expect(keeper.status()).toBe("expired");
     });
   }
+});
+
+describe("refresh instant", () => {
+  it("puts a fresh 3-s token's window on the life it has on arrival, ending at the measured floor", async () => {
+    // Issued 0.9 s into its second and timed at 20 ms: the token has about 2.1 s to live when it arrives.
+    vi.setSystemTime(T0 + 900);
+    const { keeper } = setup(async () => {
+      const token = jwtAt(Date.now(), 3);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return token;
+    });
+    const pending = keeper.refresh("manual");
+    await vi.advanceTimersByTimeAsync(20);
+    const token = await pending;
+    const expiresAt = token.expiresAt ?? Number.NaN;
+    const life = expiresAt - token.receivedAt;
+    // The estimate errs early by iat's second and the round trip, never late.
+    expect(expiresAt).toBeLessThanOrEqual(T0 + 3000);
+    // Random 0 → the window's latest end: the 250-ms floor (4 × 20 ms is less), not 2 s, which is most of its life.
+    expect(token.refreshAt).toBe(expiresAt - Math.max(250, life * 0.1));
+  });
+
+  it("spreads a fresh token's window over 25 % of the life it has on arrival", async () => {
+    vi.setSystemTime(T0 + 900);
+    const { keeper } = setup(
+      () => jwtAt(Date.now(), 60),
+      {},
+      () => 0.999_999,
+    );
+    const token = await keeper.refresh("manual");
+    const expiresAt = token.expiresAt ?? Number.NaN;
+    const life = expiresAt - token.receivedAt;
+    expect(life).toBeLessThan(60_000);
+    expect(token.refreshAt).toBeCloseTo(token.receivedAt + 0.65 * life, 0);
+  });
+
+  it("leaves the full 2-s floor before expiry after a slow refresh (600 ms)", async () => {
+    const { keeper } = setup(async () => {
+      const token = jwtAt(Date.now(), 10);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      return token;
+    });
+    const pending = keeper.refresh("manual");
+    await vi.advanceTimersByTimeAsync(600);
+    const token = await pending;
+    expect(token.refreshAt).toBe((token.expiresAt ?? Number.NaN) - 2000);
+  });
+
+  it("leaves the full 2-s floor for a stored token, before any refresh was timed", async () => {
+    const stored = jwtAt(Date.now(), 10);
+    const { keeper } = setup(() => freshJwt(), { getToken: () => stored });
+    const token = await keeper.load();
+    expect(token?.refreshAt).toBe((token?.expiresAt ?? Number.NaN) - 2000);
+  });
 });
 
 describe("load()", () => {
