@@ -17,7 +17,6 @@ import { readClaims } from "./expiry.js";
 import { checkTransition } from "./lifecycle.js";
 import { createLog, type Log } from "./log.js";
 import type { NormalizedOptions } from "./options.js";
-import { subjectOf } from "./subject.js";
 import type { CancelTimer, TimerClock } from "./timer.js";
 import { createTokenKeeper, type KeptToken, type TokenKeeper } from "./token.js";
 import { WAIT_FOR_DEFAULT_MS, waitForEvent } from "./wait-for.js";
@@ -233,13 +232,10 @@ export abstract class ClientBase implements TimerClock {
 
   /** @internal A token posted on the channel (by a tab or any same-origin script): unexpired, this subject. */
   acceptShared(result: Shared): boolean {
-    if (result.expiresIn === undefined) {
-      const { exp } = readClaims(result.token);
-      if (exp !== undefined && exp * 1000 <= this.now()) return false;
-    }
-    const held = this.keeper.current?.value ?? this.lastPresented?.value;
-    const subject = held === undefined ? undefined : subjectOf(held);
-    return subject === undefined || subjectOf(result.token) === subject;
+    const { exp, sub } = readClaims(result.token);
+    if (result.expiresIn === undefined && exp !== undefined && exp * 1000 <= this.now()) return false;
+    const held = this.keeper.current ?? this.lastPresented;
+    return !held || held.subject === undefined || sub === held.subject;
   }
 
   // ---- what the behaviour provides (core.ts) ----------------------------------------------------------------

@@ -13,7 +13,6 @@ import {
   forgetRecoverySession,
   forgetTransportToken,
 } from "./socket-internals.js";
-import { subjectOf } from "./subject.js";
 import { timerAt } from "./timer.js";
 import type { KeptToken } from "./token.js";
 
@@ -35,8 +34,7 @@ export class ClientCore extends ClientBase {
   /** @internal */ present(s: ConnectionScope, token: KeptToken): void {
     const { lastPresented, sentTokens } = this;
     // Another user on the same client: the previous user's recovery session must not be restored to them.
-    if (lastPresented && subjectOf(lastPresented.value) !== subjectOf(token.value))
-      forgetRecoverySession(this.socket);
+    if (lastPresented && lastPresented.subject !== token.subject) forgetRecoverySession(this.socket);
     s.presented = token;
     this.lastPresented = token;
     if (!sentTokens.includes(token.value)) sentTokens.push(token.value);

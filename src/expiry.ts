@@ -22,15 +22,27 @@ export interface HeldToken {
   lifetimeMs: number | null;
   /** Local epoch ms at which the client received it. */
   receivedAt: number;
+  /** The JWT's `sub` claim when it is a string (read once, with `exp`); undefined for opaque tokens. */
+  subject?: string | undefined;
 }
 
 interface Claims {
   exp?: unknown;
   iat?: unknown;
+  sub?: unknown;
 }
 
-/** Reads `exp`/`iat` (seconds) from a JWT; a non-JWT yields `{ jwt: false }`. Never throws. */
-export function readClaims(token: string): { jwt: boolean; exp?: number; iat?: number; badExp?: boolean } {
+/** What readClaims finds in a token. */
+export interface ReadClaims {
+  jwt: boolean;
+  exp?: number;
+  iat?: number;
+  sub?: string;
+  badExp?: boolean;
+}
+
+/** Reads `exp`/`iat` (seconds) and a string `sub` from a JWT; a non-JWT yields `{ jwt: false }`. Never throws. */
+export function readClaims(token: string): ReadClaims {
   let claims: Claims;
   try {
     claims = jwtDecode<Claims>(token);
@@ -38,8 +50,9 @@ export function readClaims(token: string): { jwt: boolean; exp?: number; iat?: n
     return { jwt: false };
   }
   if (claims === null || typeof claims !== "object") return { jwt: false };
-  const { exp, iat } = claims;
-  const out: { jwt: boolean; exp?: number; iat?: number; badExp?: boolean } = { jwt: true };
+  const { exp, iat, sub } = claims;
+  const out: ReadClaims = { jwt: true };
+  if (typeof sub === "string") out.sub = sub;
   if (typeof exp === "number" && Number.isFinite(exp)) out.exp = exp;
   else if (exp !== undefined) out.badExp = true;
   if (typeof iat === "number" && Number.isFinite(iat)) out.iat = iat;
@@ -97,7 +110,10 @@ export function anchorToken(
   else if (claims.exp !== undefined) expiresAt = claims.exp * 1000 + skew;
   const lifetimeMs =
     expiresAt === null ? null : (extra.expiresIn ?? lifetimeFromClaims ?? Math.max(0, expiresAt - now));
-  return { token: { value, expiresAt, lifetimeMs, receivedAt: now }, badExp: claims.badExp === true };
+  return {
+    token: { value, expiresAt, lifetimeMs, receivedAt: now, subject: claims.sub },
+    badExp: claims.badExp === true,
+  };
 }
 
 /** Skew below this on the "ahead" side is taken as none (see SkewEstimator.skewMs). */

@@ -18,16 +18,21 @@ const rawJwt = (payloadJson: string) =>
   `${Buffer.from('{"alg":"HS256"}').toString("base64url")}.${Buffer.from(payloadJson).toString("base64url")}.sig`;
 
 describe("readClaims", () => {
-  it("reads exp and iat from a JWT", () => {
+  it("reads exp, iat and sub from a JWT", () => {
     expect(readClaims(fakeJwt({ sub: "u", iat: 1000, exp: 1600 }))).toEqual({
       jwt: true,
       iat: 1000,
       exp: 1600,
+      sub: "u",
     });
   });
 
   it("reports a JWT without exp or iat as a JWT with neither", () => {
-    expect(readClaims(fakeJwt({ sub: "u" }))).toEqual({ jwt: true });
+    expect(readClaims(fakeJwt({ sub: "u" }))).toEqual({ jwt: true, sub: "u" });
+  });
+
+  it("leaves out a sub that is not a string", () => {
+    expect(readClaims(fakeJwt({ sub: 42 }))).toEqual({ jwt: true });
   });
 
   it("reports a non-JWT (opaque) token as not a JWT", () => {
