@@ -6,8 +6,13 @@
 //   fleet:  N clients whose first tokens share one `exp`: spread of their refresh instants (share of the lifetime)
 //           and the cutting server's handshake peak per second while they rotate.
 //   load:   N clients, 3-s tokens, each sending an acked emit every second for S seconds, against the companion
-//           and against the cutting server: acks lost, logouts.
-// `npx tsx bench/cutting.ts [single|fleet|load] [--clients N] [--seconds S]`, or `npm run bench cutting`.
+//           and against the cutting server (in a process of its own; `--in-process` shares the clients' process):
+//           acks lost, logouts, time disconnected per reconnect, the client process's CPU.
+// `npx tsx bench/cutting.ts [single|fleet|load] [--clients N] [--seconds S] [--in-process]`, or
+// `npm run bench cutting`.
+import { fork } from "node:child_process";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
 import { errors, jwtVerify, SignJWT } from "jose";
 import type { Server } from "socket.io";
 import { io as rawIo, type Socket } from "socket.io-client";
@@ -28,14 +33,14 @@ function sign(subject: string, iatSec: number, expSec: number): Promise<string> 
 const nowSec = () => Math.floor(Date.now() / 1000);
 const freshToken = (subject: string, ttlSec: number) => sign(subject, nowSec(), nowSec() + ttlSec);
 
-interface ServerStats {
+export interface ServerStats {
   handshakes: number[];
   refused: number;
   kicks: number;
 }
 
 /** The cutting server: verify in `io.use`, then cut at the token's `exp` with an `auth_error`. */
-function cuttingSetup(stats: ServerStats) {
+export function cuttingSetup(stats: ServerStats) {
   return (io: Server) => {
     io.use(async (socket, next) => {
       stats.handshakes.push(Date.now());
@@ -72,7 +77,7 @@ function cuttingSetup(stats: ServerStats) {
   };
 }
 
-function companionSetup(stats: ServerStats) {
+export function companionSetup(stats: ServerStats) {
   return (io: Server) => {
     const guard = authenticate({ verify: jwtVerifier({ secret, algorithms: ["HS256"] }) });
     io.use((socket, next) => {
@@ -254,11 +259,45 @@ export async function fleet(clients = 500, ttlSec = 20) {
   return result;
 }
 
-export async function load(clients = 1000, seconds = 60, ttlSec = 3) {
-  const out: Record<string, unknown> = {};
-  for (const kind of ["companion", "cutting"] as const) {
+/**
+ * The server of a load run in a process of its own (bench/cutting-server.ts), as in production: 1,000 clients and
+ * the server that serves them do not share one event loop. `inProcess` keeps both in this process (one core).
+ */
+async function loadServer(kind: "companion" | "cutting", inProcess: boolean) {
+  if (inProcess) {
     const stats: ServerStats = { handshakes: [], refused: 0, kicks: 0 };
     const server = await benchServer(kind === "companion" ? companionSetup(stats) : cuttingSetup(stats));
+    return { url: server.url, stats: async () => stats, close: () => server.close() };
+  }
+  const child = fork(fileURLToPath(new URL("./cutting-server.ts", import.meta.url)), [kind], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const next = <T>() =>
+    new Promise<T>((resolve, reject) => {
+      child.once("message", (message) => resolve(message as T));
+      child.once("exit", (code) => reject(new Error(`the bench server exited (${code})`)));
+    });
+  const { url } = await next<{ url: string }>();
+  return {
+    url,
+    stats: () => {
+      const answer = next<ServerStats>();
+      child.send("stats");
+      return answer;
+    },
+    close: async () => {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.send("close");
+      await exited;
+    },
+  };
+}
+
+export async function load(clients = 1000, seconds = 60, ttlSec = 3, inProcess = false) {
+  const out: Record<string, unknown> = {};
+  for (const kind of ["companion", "cutting"] as const) {
+    const server = await loadServer(kind, inProcess);
     let loggedOut = 0;
     let refreshes = 0;
     const all: AuthedSocket[] = [];
@@ -276,9 +315,20 @@ export async function load(clients = 1000, seconds = 60, ttlSec = 3) {
       );
     }
     await Promise.all(all.map((c) => c.waitFor("authenticated", { timeoutMs: 60_000 })));
+    const gaps = all.map((c) => downtime(c.socket as Socket));
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    const cpu = process.cpuUsage();
+    const started = Date.now();
     const loops = all.map((c) => ackLoop(c.socket as Socket, 1000));
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const acks = await Promise.all(loops.map((l) => l.stop()));
+    const used = process.cpuUsage(cpu);
+    const elapsed = Date.now() - started;
+    lag.disable();
+    const stats = await server.stats();
+    const allGaps = gaps.flat().sort((a, b) => a - b);
+    const at = (q: number) => allGaps[Math.min(allGaps.length - 1, Math.floor(q * allGaps.length))] ?? 0;
     out[kind] = {
       acksSent: acks.reduce((a, b) => a + b.sent, 0),
       acksLost: acks.reduce((a, b) => a + b.lost, 0),
@@ -286,11 +336,20 @@ export async function load(clients = 1000, seconds = 60, ttlSec = 3) {
       refreshes,
       kicks: stats.kicks,
       refusedHandshakes: stats.refused,
+      reconnects: allGaps.length,
+      disconnectedMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) },
+      clientProcess: {
+        cpuShareOfOneCore: round((used.user + used.system) / 1000 / elapsed, 2),
+        eventLoopDelayMs: {
+          p50: round(lag.percentile(50) / 1e6, 1),
+          p99: round(lag.percentile(99) / 1e6, 1),
+        },
+      },
     };
     for (const c of all) c.close();
     await server.close();
   }
-  return { clients, seconds, ttlSec, ...out };
+  return { clients, seconds, ttlSec, server: inProcess ? "same process" : "own process", ...out };
 }
 
 export async function cutting(which?: string, args: string[] = []) {
@@ -304,7 +363,8 @@ export async function cutting(which?: string, args: string[] = []) {
     out.singleWebsocket = await single(flag("seconds") ?? 20, 2, true);
   }
   if (!which || which === "fleet") out.fleet = await fleet(flag("clients") ?? 500);
-  if (!which || which === "load") out.load = await load(flag("clients") ?? 1000, flag("seconds") ?? 60);
+  if (!which || which === "load")
+    out.load = await load(flag("clients") ?? 1000, flag("seconds") ?? 60, 3, args.includes("--in-process"));
   return out;
 }
 
