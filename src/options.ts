@@ -77,15 +77,18 @@ export interface AuthedSocketOptions {
   socket?: SocketIoOptions;
 
   /**
-   * How long before expiry to refresh, in ms, or a function of the token's lifetime. Never more than half the
-   * lifetime, so short tokens cannot cause a refresh loop.
-   * @default (lifetimeMs) => Math.min(60_000, lifetimeMs * 0.2)
+   * Where the refresh window ends: the least time, in ms, to leave before expiry (or a function of the token's
+   * lifetime). The proactive refresh is a uniform pick in a window 25 % of the lifetime wide that ends here — by
+   * default 10 % of the lifetime before expiry, so 65–90 % of it. Raised to the floor (four times the slowest of the
+   * last refreshes, 250 ms–2 s; 2 s before any was timed) and capped so the window fits in the lifetime. A fresh
+   * token's lifetime is the life it has on arrival (`iat` is whole seconds).
+   * @default 10 % of the lifetime
    */
   refreshMarginMs?: number | ((lifetimeMs: number) => number);
 
   /**
-   * Random spread added to the margin, as a fraction of it (0 to 1): the refresh lands uniformly between
-   * `expiry − margin·(1 + jitter)` and `expiry − margin`, so a fleet of clients does not refresh in one instant.
+   * @deprecated No effect: the refresh instant is a uniform pick in the refresh window (see `refreshMarginMs`),
+   * which spreads a fleet over 25 % of the lifetime. Still accepted (0 to 1), so existing code keeps working.
    * @default 0.5
    */
   jitter?: number;
