@@ -7,8 +7,9 @@
 //           and the cutting server's handshake peak per second while they rotate.
 //   load:   N clients, 3-s tokens, each sending an acked emit every second for S seconds, against the companion
 //           and against the cutting server (in a process of its own; `--in-process` shares the clients' process):
-//           acks lost, logouts, time disconnected per reconnect, the client process's CPU.
-// `npx tsx bench/cutting.ts [single|fleet|load] [--clients N] [--seconds S] [--in-process]`, or
+//           acks lost, logouts, time disconnected per reconnect, the client process's CPU. `--declared`: the app
+//           sets `rotation: "reconnect"` (no first kick to learn from).
+// `npx tsx bench/cutting.ts [single|fleet|load] [--clients N] [--seconds S] [--in-process] [--declared]`, or
 // `npm run bench cutting`.
 import { fork } from "node:child_process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -97,6 +98,8 @@ export function companionSetup(stats: ServerStats) {
 function ackLoop(socket: Socket, everyMs: number) {
   let sent = 0;
   let lost = 0;
+  /** Why acks were lost: socket.io's error message ("operation has timed out", "socket has been disconnected"). */
+  const why: Record<string, number> = {};
   const pending = new Set<Promise<void>>();
   const timer = setInterval(() => {
     const n = ++sent;
@@ -107,7 +110,10 @@ function ackLoop(socket: Socket, everyMs: number) {
         (back) => {
           if (back !== n) lost++;
         },
-        () => void lost++,
+        (error: Error) => {
+          lost++;
+          why[error.message] = (why[error.message] ?? 0) + 1;
+        },
       )
       .finally(() => pending.delete(p));
     pending.add(p);
@@ -116,7 +122,7 @@ function ackLoop(socket: Socket, everyMs: number) {
     async stop() {
       clearInterval(timer);
       await Promise.all([...pending]);
-      return { sent, lost };
+      return { sent, lost, why };
     },
   };
 }
@@ -294,7 +300,14 @@ async function loadServer(kind: "companion" | "cutting", inProcess: boolean) {
   };
 }
 
-export async function load(clients = 1000, seconds = 60, ttlSec = 3, inProcess = false) {
+export async function load(
+  clients = 1000,
+  seconds = 60,
+  ttlSec = 3,
+  inProcess = false,
+  /** `"reconnect"`: the app tells the clients the server cuts at expiry, so none needs the first kick to learn it. */
+  rotation?: "reconnect",
+) {
   const out: Record<string, unknown> = {};
   for (const kind of ["companion", "cutting"] as const) {
     const server = await loadServer(kind, inProcess);
@@ -311,6 +324,7 @@ export async function load(clients = 1000, seconds = 60, ttlSec = 3, inProcess =
           logger: null,
           on: { logged_out: () => void loggedOut++ },
           socket: { transports: ["websocket"] },
+          ...(rotation && kind === "cutting" ? { rotation } : {}),
         }),
       );
     }
@@ -332,6 +346,10 @@ export async function load(clients = 1000, seconds = 60, ttlSec = 3, inProcess =
     out[kind] = {
       acksSent: acks.reduce((a, b) => a + b.sent, 0),
       acksLost: acks.reduce((a, b) => a + b.lost, 0),
+      lostBecause: acks.reduce<Record<string, number>>((all, { why }) => {
+        for (const [message, count] of Object.entries(why)) all[message] = (all[message] ?? 0) + count;
+        return all;
+      }, {}),
       loggedOut,
       refreshes,
       kicks: stats.kicks,
@@ -349,7 +367,14 @@ export async function load(clients = 1000, seconds = 60, ttlSec = 3, inProcess =
     for (const c of all) c.close();
     await server.close();
   }
-  return { clients, seconds, ttlSec, server: inProcess ? "same process" : "own process", ...out };
+  return {
+    clients,
+    seconds,
+    ttlSec,
+    server: inProcess ? "same process" : "own process",
+    rotation: rotation ?? "learnt from the first kick",
+    ...out,
+  };
 }
 
 export async function cutting(which?: string, args: string[] = []) {
@@ -364,7 +389,13 @@ export async function cutting(which?: string, args: string[] = []) {
   }
   if (!which || which === "fleet") out.fleet = await fleet(flag("clients") ?? 500);
   if (!which || which === "load")
-    out.load = await load(flag("clients") ?? 1000, flag("seconds") ?? 60, 3, args.includes("--in-process"));
+    out.load = await load(
+      flag("clients") ?? 1000,
+      flag("seconds") ?? 60,
+      3,
+      args.includes("--in-process"),
+      args.includes("--declared") ? "reconnect" : undefined,
+    );
   return out;
 }
 
