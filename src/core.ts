@@ -22,6 +22,12 @@ const SETTLE_MS = 2000;
 const STEP_MS = 30_000;
 /** Longest drain before a re-handshake when the connection's token has no known expiry. */
 const DRAIN_MAX_MS = 2000;
+/**
+ * How long before the connection token's local expiry a drain gives up and re-handshakes anyway. The local expiry
+ * already errs early (expiry.ts); this absorbs a late timer. Smaller than the least refresh floor (250 ms), so a
+ * refresh that lands at the end of its window still leaves time to drain.
+ */
+const DRAIN_GUARD_MS = 100;
 
 /**
  * The client's behaviour on top of its state (client-base.ts): handshakes and their connection scopes, the one
@@ -204,7 +210,7 @@ export class ClientCore extends ClientBase {
     const until =
       expiresAt === null || presented === null
         ? this.now() + DRAIN_MAX_MS
-        : expiresAt - expiryTolerance(presented);
+        : expiresAt - Math.min(expiryTolerance(presented), DRAIN_GUARD_MS);
     void drained(this.socket, s, this, until).then(() => this.isLive(s) && this.reconnect("now"));
   }
 
