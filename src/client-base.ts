@@ -2,26 +2,62 @@ import type { Socket } from "socket.io-client";
 import type { TimerHandle } from "./clock.js";
 import type { ConnectionScope } from "./connection.js";
 import type { CrossTab } from "./cross-tab.js";
-import { createDiagnostics, type Diagnostics, emitAfterClose, refuseEmits } from "./diagnostics.js";
+import { Diagnostics, emitAfterClose, refuseEmits } from "./diagnostics.js";
 import { AuthedSocketError } from "./errors.js";
 import {
   type AuthedSocketEventName,
   type AuthedSocketEvents,
   type AuthedSocketListener,
   type AuthedSocketState,
-  createEmitter,
+  Emitter,
   type LoggedOutReason,
   type RefreshReason,
 } from "./events.js";
 import { readClaims } from "./expiry.js";
 import { checkTransition } from "./lifecycle.js";
-import { createLog, type Log } from "./log.js";
-import type { NormalizedOptions } from "./options.js";
+import { type Log, RedactingLog } from "./log.js";
+import type { NormalizedOptions, RefreshContext } from "./options.js";
 import type { CancelTimer, TimerClock } from "./timer.js";
-import { createTokenKeeper, type KeptToken, type TokenKeeper } from "./token.js";
+import { createTokenKeeper, type KeeperHooks, type KeptToken, type TokenKeeper } from "./token.js";
 import { WAIT_FOR_DEFAULT_MS, waitForEvent } from "./wait-for.js";
 
 type Shared = { token: string; expiresIn?: number };
+
+/**
+ * What the client's parts call back — the keeper's hooks and its refresh, the log's secrets, the emitter's listener
+ * errors — as methods of one small object instead of a closure each (about 60 B apiece per client).
+ */
+class ClientLink implements KeeperHooks {
+  constructor(private readonly client: ClientBase) {}
+  /** The client's refresh, or the cross-tab plugin's wrapper of it once attached. */
+  refresh(context: RefreshContext): ReturnType<NormalizedOptions["refresh"]> {
+    const { client } = this;
+    return client.sharedRefresh ? client.sharedRefresh(context) : client.o.refresh(context);
+  }
+  attempt(reason: RefreshReason, attempt: number): void {
+    this.client.events.emit("refreshing", { reason, attempt });
+  }
+  failed(error: AuthedSocketError, attempt: number, retryInMs: number | null): void {
+    this.client.diagnostics.refreshFailed(error, attempt, retryInMs);
+    this.client.events.emit("refresh_failed", { error, attempt, retryInMs });
+  }
+  refreshed(token: KeptToken): void {
+    this.client.events.emit("refreshed", { expiresAt: token.expiresAt });
+    this.client.armTimer();
+  }
+  warn(message: string): void {
+    this.client.log.warn(message);
+  }
+  /** The tokens the log redacts: the one held and the last few handed to the server. */
+  secrets(): readonly string[] {
+    const { keeper, sentTokens } = this.client;
+    const held = keeper.current?.value;
+    return held ? [held, ...sentTokens] : sentTokens;
+  }
+  listenerThrew(error: unknown): void {
+    this.client.log.error("a lifecycle listener threw", error);
+  }
+}
 
 /**
  * The client's state and its public API (what `AuthedSocket` promises); the behaviour — handshakes, reconnects,
@@ -52,14 +88,14 @@ export abstract class ClientBase implements TimerClock {
   /** @internal What close() undoes: functions to call, and listeners kept flat as target, event, handler. */
   readonly disposers: (() => void)[] = [];
   /** @internal */ readonly listeners: unknown[] = [];
-  /** @internal */ readonly events: ReturnType<typeof createEmitter>;
+  /** @internal */ readonly events: Emitter;
   /** @internal */ readonly keeper: TokenKeeper;
   /** @internal */ readonly log: Log;
   /** @internal */ readonly diagnostics: Diagnostics;
   /** @internal Attached at the first connect() or refresh(), not at creation (see `reachOut`). */
   crossTab: CrossTab | null = null;
   /** @internal The refresh as the cross-tab plugin wrapped it, once attached. */
-  private sharedRefresh: NormalizedOptions["refresh"] | null = null;
+  sharedRefresh: NormalizedOptions["refresh"] | null = null;
   /**
    * @internal What the client attaches outside itself (resume signals, the cross-tab channel), set by wiring.ts and
    * run once, at the first connect() or refresh(): a client created with `autoConnect: false` and dropped unused
@@ -73,29 +109,12 @@ export abstract class ClientBase implements TimerClock {
     readonly socket: Socket,
   ) {
     this.cutsAtExpiry = o.rotation === "reconnect";
-    this.events = createEmitter((error) => this.log.error("a lifecycle listener threw", error));
-    const refresh: NormalizedOptions["refresh"] = (context) =>
-      this.sharedRefresh ? this.sharedRefresh(context) : o.refresh(context);
-    this.keeper = createTokenKeeper(
-      { ...o, refresh },
-      {
-        attempt: (reason, attempt) => this.events.emit("refreshing", { reason, attempt }),
-        failed: (error, attempt, retryInMs) => {
-          this.diagnostics.refreshFailed(error, attempt, retryInMs);
-          this.events.emit("refresh_failed", { error, attempt, retryInMs });
-        },
-        refreshed: (token) => {
-          this.events.emit("refreshed", { expiresAt: token.expiresAt });
-          this.armTimer();
-        },
-        warn: (message) => this.log.warn(message),
-      },
-    );
-    this.log = createLog(o.logger, () => {
-      const held = this.keeper.current?.value;
-      return held ? [held, ...this.sentTokens] : this.sentTokens;
-    });
-    this.diagnostics = createDiagnostics({ log: this.log, url: href, debug: o.debug, now: () => this.now() });
+    // One object answers for the client to its parts (no closure per hook: see ClientLink).
+    const link = new ClientLink(this);
+    this.events = new Emitter(link);
+    this.keeper = createTokenKeeper(o, link);
+    this.log = new RedactingLog(o.logger, link);
+    this.diagnostics = new Diagnostics(this.log, href, o.debug, this);
   }
 
   /** @internal Attaches the cross-tab plugin, if the app passed one and this environment has what it needs. */
@@ -158,7 +177,7 @@ export abstract class ClientBase implements TimerClock {
       lastAuthenticated
     )
       return Promise.resolve(lastAuthenticated as AuthedSocketEvents[K]);
-    return waitForEvent(this.events, this.o.timers, event, timeoutMs, this.diagnostics.explain);
+    return waitForEvent(this.events, this.o.timers, event, timeoutMs, () => this.diagnostics.explain());
   }
   connect(): void {
     if (this.state === "closed") throw new AuthedSocketError("ERR_CLOSED", "connect() after close()");

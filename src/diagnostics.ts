@@ -11,7 +11,15 @@ import type {
   AuthedSocketState,
   LoggedOutReason,
 } from "./events.js";
-import { describeType, describeValue, type Log } from "./log.js";
+import {
+  describeRefusal,
+  describeTransportError,
+  describeType,
+  describeValue,
+  isObject,
+  type Log,
+  type SocketError,
+} from "./log.js";
 
 // ---- the URL ------------------------------------------------------------------------------------------------
 
@@ -77,7 +85,12 @@ export function checkProviderResult(result: unknown, which: "refresh" | "getToke
     const lookalike = TOKEN_LOOKALIKES.find((name) => typeof r[name] === "string");
     const fields = Object.keys(r);
     const listed =
-      fields.length === 0 ? "no fields" : `fields ${fields.slice(0, 6).map(quoteKey).join(", ")}`;
+      fields.length === 0
+        ? "no fields"
+        : `fields ${fields
+            .slice(0, 6)
+            .map((key) => describeValue(key))
+            .join(", ")}`;
     const hint = lookalike
       ? `; return { token: result.${lookalike}${expiryHint(r)} } instead`
       : `; return ${expected}`;
@@ -105,10 +118,6 @@ function expiryHint(r: Record<string, unknown>): string {
   return typeof r.expires_in === "number" ? ", expiresIn: result.expires_in * 1000" : "";
 }
 
-function quoteKey(key: string): string {
-  return describeValue(key);
-}
-
 /** How many shape errors in a row end the session: a provider that returns the wrong type is a bug, not a blip. */
 export const SHAPE_ERRORS_BEFORE_GIVING_UP = 3;
 
@@ -116,31 +125,31 @@ export const SHAPE_ERRORS_BEFORE_GIVING_UP = 3;
  * Counts provider results that cannot be tokens, in a row. Retrying a network failure can help; retrying a
  * function that returns `{ accessToken }` cannot, and would retry forever with the default `retry.attempts`.
  */
-export function createShapeErrorCounter(limit = SHAPE_ERRORS_BEFORE_GIVING_UP) {
-  let inARow = 0;
-  return {
-    /**
-     * Records one refresh outcome (`null` for a success or a failure of another kind). Returns the error that ends
-     * the session when the limit is reached, otherwise undefined (retry as usual).
-     */
-    record(outcome: ProviderResult | null): RefreshError | undefined {
-      if (!outcome || outcome.ok || !outcome.shape) {
-        inARow = 0;
-        return undefined;
-      }
-      inARow++;
-      if (inARow < limit) return undefined;
-      return new RefreshError(
-        "ERR_INVALID_TOKEN",
-        `${outcome.error.message} (${inARow} times in a row: a programming error, not a passing failure)`,
-        { cause: outcome.error },
-      );
-    },
-    reset(): void {
-      inARow = 0;
-    },
-  };
+export class ShapeErrorCounter {
+  private inARow = 0;
+  constructor(private readonly limit = SHAPE_ERRORS_BEFORE_GIVING_UP) {}
+  /**
+   * Records one refresh outcome (`null` for a success or a failure of another kind). Returns the error that ends
+   * the session when the limit is reached, otherwise undefined (retry as usual).
+   */
+  record(outcome: ProviderResult | null): RefreshError | undefined {
+    if (!outcome || outcome.ok || !outcome.shape) {
+      this.inARow = 0;
+      return undefined;
+    }
+    if (++this.inARow < this.limit) return undefined;
+    return new RefreshError(
+      "ERR_INVALID_TOKEN",
+      `${outcome.error.message} (${this.inARow} times in a row: a programming error, not a passing failure)`,
+      { cause: outcome.error },
+    );
+  }
+  reset(): void {
+    this.inARow = 0;
+  }
 }
+
+export const createShapeErrorCounter = (limit?: number) => new ShapeErrorCounter(limit);
 
 /**
  * The failure for a `refresh` that threw something other than an `AuthedSocketError`. Its message is the thrown
@@ -162,17 +171,17 @@ export const UNREACHABLE_AFTER = 3;
 /** Server refusals that are not about the token, in a row, before the one "keeps refusing" warning. */
 export const REFUSALS_BEFORE_WARNING = 5;
 
+export { describeRefusal, describeTransportError } from "./log.js";
 export { emitAfterClose, emitAfterLoggedOut, refuseEmits } from "./refuse-emits.js";
 
-/** The parts of a socket.io-client Socket the narrator listens to. */
-export interface WatchedSocket {
-  readonly active: boolean;
+interface Listenable {
   on(event: string, listener: (...args: never[]) => void): unknown;
   off(event: string, listener: (...args: never[]) => void): unknown;
-  readonly io: {
-    on(event: string, listener: (...args: never[]) => void): unknown;
-    off(event: string, listener: (...args: never[]) => void): unknown;
-  };
+}
+/** The parts of a socket.io-client Socket the narrator listens to. */
+export interface WatchedSocket extends Listenable {
+  readonly active: boolean;
+  readonly io: Listenable;
 }
 
 /** The client's lifecycle emitter (events.ts). */
@@ -188,26 +197,6 @@ export interface DiagnosticsOptions {
   debug: boolean;
   /** Local epoch ms, for "expires in …". */
   now: () => number;
-}
-
-type SocketError = Error & { data?: unknown; description?: unknown; type?: unknown };
-
-/** "xhr poll error (no HTTP response)", "websocket error (connect ECONNREFUSED 127.0.0.1:1)". */
-export function describeTransportError(error: SocketError): string {
-  const d = error.description;
-  let detail = "";
-  if (typeof d === "number") detail = d === 0 ? "no HTTP response" : `HTTP ${d}`;
-  else if (d instanceof Error || (isObject(d) && typeof d.message === "string"))
-    detail = String((d as { message: string }).message);
-  else if (isObject(d) && isObject(d.error) && typeof d.error.message === "string") detail = d.error.message;
-  return detail && !error.message.includes(detail) ? `${error.message} (${detail})` : error.message;
-}
-
-/** A refusal as the server said it: its message and, when present, its `data.code`. */
-export function describeRefusal(error: SocketError): string {
-  const code = isObject(error.data) && typeof error.data.code === "string" ? error.data.code : undefined;
-  const message = JSON.stringify(error.message);
-  return code && !error.message.includes(code) ? `${message} (code ${code})` : message;
 }
 
 function seconds(ms: number): string {
@@ -226,171 +215,186 @@ const HINTS: Record<Exclude<LoggedOutReason, "logout">, string> = {
   revoked: "The server ended the session; the user must sign in again",
 };
 
+const noop = (): void => undefined;
+
 /**
  * Listens to a socket and the lifecycle emitter and says what matters: one warning when the server cannot be reached,
  * one when it keeps refusing handshakes for reasons that are not the token, and — with `debug` — every step; the
  * client calls `loggedOut` when the session ends (a warning, with the server's last refusal). `watch` must run before
  * the client adds its own socket listeners, so a refusal is on record when it ends the session.
+ *
+ * A class, not a closure factory: one per client, its behaviour on the prototype and its state in fields.
  */
-export function createDiagnostics({ log, url, debug, now }: DiagnosticsOptions) {
-  const shownUrl = displayUrl(url);
-  let lastRefusal: SocketError | undefined;
-  let lastTransportError: SocketError | undefined;
-  let transportFailures = 0;
-  let refusals = 0;
-  let warnedUnreachable = false;
-  let warnedRefusing = false;
-  const narrate = debug ? (message: string) => log.debug(message) : () => undefined;
-  const expiresIn = (expiresAt: number | null) =>
-    expiresAt === null
-      ? "an opaque token (no known expiry)"
-      : `a token that expires in ${seconds(expiresAt - now())}`;
+export class Diagnostics {
+  private readonly shownUrl: string;
+  private refusal: SocketError | undefined = undefined;
+  private lastTransportError: SocketError | undefined = undefined;
+  private transportFailures = 0;
+  private refusals = 0;
+  private warnedUnreachable = false;
+  private warnedRefusing = false;
 
-  function onConnectError(error: SocketError, active: boolean): void {
+  constructor(
+    private readonly log: Log,
+    url: string,
+    private readonly debug: boolean,
+    /** Local epoch ms, for "expires in …" (the client is one). */ private readonly clock: { now(): number },
+  ) {
+    this.shownUrl = displayUrl(url);
+  }
+
+  private narrate(message: string): void {
+    if (this.debug) this.log.debug(message);
+  }
+
+  private expiresIn(expiresAt: number | null): string {
+    return expiresAt === null
+      ? "an opaque token (no known expiry)"
+      : `a token that expires in ${seconds(expiresAt - this.clock.now())}`;
+  }
+
+  /** A `connect_error`: the client calls this first in its own listener, so a refusal is on record. */
+  connectError(error: SocketError, active: boolean): void {
+    const { shownUrl } = this;
     if (active) {
       // socket.io's Manager retries transport failures by itself; say once that it is not getting anywhere.
-      transportFailures++;
-      lastTransportError = error;
-      narrate(`cannot reach ${shownUrl} (attempt ${transportFailures}): ${describeTransportError(error)}`);
-      if (transportFailures >= UNREACHABLE_AFTER && !warnedUnreachable) {
-        warnedUnreachable = true;
-        log.warn(
-          `cannot reach ${shownUrl}: ${transportFailures} attempts failed, the last with ${describeTransportError(error)}; still retrying`,
+      const attempts = ++this.transportFailures;
+      this.lastTransportError = error;
+      this.narrate(`cannot reach ${shownUrl} (attempt ${attempts}): ${describeTransportError(error)}`);
+      if (attempts >= UNREACHABLE_AFTER && !this.warnedUnreachable) {
+        this.warnedUnreachable = true;
+        this.log.warn(
+          `cannot reach ${shownUrl}: ${attempts} attempts failed, the last with ${describeTransportError(error)}; still retrying`,
         );
       }
       return;
     }
     // Recorded, not narrated: the client's own debug line names the refusal with how it classified it.
-    lastRefusal = error;
-    refusals++;
-    if (refusals >= REFUSALS_BEFORE_WARNING && !warnedRefusing) {
-      warnedRefusing = true;
-      log.warn(
+    this.refusal = error;
+    const refusals = ++this.refusals;
+    if (refusals >= REFUSALS_BEFORE_WARNING && !this.warnedRefusing) {
+      this.warnedRefusing = true;
+      this.log.warn(
         `the server at ${shownUrl} refused ${refusals} handshakes in a row, the last with ${describeRefusal(error)}; still retrying`,
       );
     }
   }
 
-  function onConnect(): void {
-    if (warnedUnreachable) log.info(`reached ${shownUrl} after ${transportFailures} failed attempts`);
-    transportFailures = 0;
-    refusals = 0;
-    warnedUnreachable = false;
-    warnedRefusing = false;
-    lastRefusal = undefined;
-    lastTransportError = undefined;
+  /** A `connect`: the attempts and refusals counted so far are forgotten. */
+  connected(): void {
+    if (this.warnedUnreachable)
+      this.log.info(`reached ${this.shownUrl} after ${this.transportFailures} failed attempts`);
+    this.transportFailures = 0;
+    this.refusals = 0;
+    this.warnedUnreachable = false;
+    this.warnedRefusing = false;
+    this.refusal = undefined;
+    this.lastTransportError = undefined;
   }
 
-  function loggedOut(reason: LoggedOutReason, error?: AuthedSocketError): void {
-    if (reason === "logout") return narrate("logged out by logout()");
+  /**
+   * Says why the session ended: a warning for every reason but `logout()`, with the error, the server's last
+   * refusal and what to check. Call it before the session's tokens are forgotten, so the log still redacts them.
+   */
+  loggedOut(reason: LoggedOutReason, error?: AuthedSocketError): void {
+    if (reason === "logout") return this.narrate("logged out by logout()");
+    const { refusal } = this;
     let line = `logged out (${reason})`;
     if (error) line += `: ${error.message}`;
-    if (lastRefusal && !error?.message.includes(lastRefusal.message))
-      line += `; the server's last refusal: ${describeRefusal(lastRefusal)}`;
-    log.warn(`${line}. ${HINTS[reason]}.`);
+    if (refusal && !error?.message.includes(refusal.message))
+      line += `; the server's last refusal: ${describeRefusal(refusal)}`;
+    this.log.warn(`${line}. ${HINTS[reason]}.`);
   }
 
-  return {
-    /**
-     * Says why the session ended: a warning for every reason but `logout()`, with the error, the server's last
-     * refusal and what to check. Call it before the session's tokens are forgotten, so the log still redacts them.
-     */
-    loggedOut,
+  /** The server's last handshake refusal since the last accepted connection. */
+  get lastRefusal(): Error | undefined {
+    return this.refusal;
+  }
 
-    /** The server's last handshake refusal since the last accepted connection. */
-    get lastRefusal(): Error | undefined {
-      return lastRefusal;
-    },
+  /**
+   * `ERR_AUTH_REJECTED` for `count` fresh tokens refused in a row, quoting the server's last refusal and carrying
+   * it as `cause`.
+   */
+  authRejected(count: number): AuthedSocketError {
+    const { refusal } = this;
+    const said = refusal ? `; the last refusal: ${describeRefusal(refusal)}` : "";
+    return new AuthedSocketError(
+      "ERR_AUTH_REJECTED",
+      `the server refused ${count} fresh tokens in a row${said}`,
+      refusal ? { cause: refusal } : undefined,
+    );
+  }
 
-    /**
-     * `ERR_AUTH_REJECTED` for `count` fresh tokens refused in a row, quoting the server's last refusal and carrying
-     * it as `cause`.
-     */
-    authRejected(count: number): AuthedSocketError {
-      const said = lastRefusal ? `; the last refusal: ${describeRefusal(lastRefusal)}` : "";
-      return new AuthedSocketError(
-        "ERR_AUTH_REJECTED",
-        `the server refused ${count} fresh tokens in a row${said}`,
-        lastRefusal ? { cause: lastRefusal } : undefined,
-      );
-    },
+  /** What has gone wrong so far on this connection attempt, for a `waitFor` timeout: "" when nothing has. */
+  explain(): string {
+    const { refusal, lastTransportError } = this;
+    if (refusal) return ` (the server's last refusal: ${describeRefusal(refusal)})`;
+    if (lastTransportError)
+      return ` (cannot reach ${this.shownUrl}: ${this.transportFailures} attempts, the last with ${describeTransportError(lastTransportError)})`;
+    return "";
+  }
 
-    /** What has gone wrong so far on this connection attempt, for a `waitFor` timeout: "" when nothing has. */
-    explain(): string {
-      if (lastRefusal) return ` (the server's last refusal: ${describeRefusal(lastRefusal)})`;
-      if (lastTransportError)
-        return ` (cannot reach ${shownUrl}: ${transportFailures} attempts, the last with ${describeTransportError(lastTransportError)})`;
-      return "";
-    },
+  /**
+   * Logs one failed refresh attempt: the first three and then every power of two at warn (a refresh that retries
+   * for an hour must not print 120 warnings), the others at debug.
+   */
+  refreshFailed(error: AuthedSocketError, attempt: number, retryInMs: number | null): void {
+    const next = retryInMs === null ? "giving up" : `retrying in ${seconds(retryInMs)}`;
+    const line = `refresh attempt ${attempt} failed (${next}): ${error.message}`;
+    if (attempt <= 3 || (attempt & (attempt - 1)) === 0 || retryInMs === null) this.log.warn(line);
+    else this.log.debug(line);
+  }
 
-    /**
-     * Logs one failed refresh attempt: the first three and then every power of two at warn (a refresh that retries
-     * for an hour must not print 120 warnings), the others at debug.
-     */
-    refreshFailed(error: AuthedSocketError, attempt: number, retryInMs: number | null): void {
-      const next = retryInMs === null ? "giving up" : `retrying in ${seconds(retryInMs)}`;
-      const line = `refresh attempt ${attempt} failed (${next}): ${error.message}`;
-      if (attempt <= 3 || (attempt & (attempt - 1)) === 0 || retryInMs === null) log.warn(line);
-      else log.debug(line);
-    },
+  /**
+   * With `debug`: narrates disconnects, reconnect attempts and every lifecycle event; returns the function that
+   * stops. Without `debug` nothing listens (no listener, no closure per client: the function returned is shared).
+   */
+  narrateLifecycle(socketLike: object, events: WatchedEvents): () => void {
+    if (!this.debug) return noop;
+    const socket = socketLike as WatchedSocket;
+    const onDisconnect = (reason: string) => this.narrate(`disconnected: ${reason}`);
+    const onAttempt = (attempt: number) => this.narrate(`reconnect attempt ${attempt}`);
+    socket.on("disconnect", onDisconnect);
+    socket.io.on("reconnect_attempt", onAttempt);
+    const stops = [
+      () => socket.off("disconnect", onDisconnect),
+      () => socket.io.off("reconnect_attempt", onAttempt),
+      events.on("state", ({ from, to }: { from: AuthedSocketState; to: AuthedSocketState }) =>
+        this.narrate(`state ${from} → ${to}`),
+      ),
+      events.on("refreshing", ({ reason, attempt }) =>
+        this.narrate(`refreshing (${reason})${attempt > 1 ? `, attempt ${attempt}` : ""}`),
+      ),
+      events.on("refreshed", ({ expiresAt }) => this.narrate(`refreshed: ${this.expiresIn(expiresAt)}`)),
+      events.on("authenticated", ({ via, expiresAt }) =>
+        this.narrate(`authenticated (${via}) with ${this.expiresIn(expiresAt)}`),
+      ),
+    ];
+    return () => {
+      for (const stop of stops.splice(0)) stop();
+    };
+  }
 
-    /** A `connect_error`: the client calls this first in its own listener, so a refusal is on record. */
-    connectError: onConnectError,
-
-    /** A `connect`: the attempts and refusals counted so far are forgotten. */
-    connected: onConnect,
-
-    /**
-     * With `debug`: narrates disconnects, reconnect attempts and every lifecycle event; returns the function that
-     * stops. Without `debug` nothing listens (no listener, no closure per client).
-     */
-    narrateLifecycle(socketLike: object, events: WatchedEvents): () => void {
-      if (!debug) return () => undefined;
-      const socket = socketLike as WatchedSocket;
-      const onDisconnect = (reason: string) => narrate(`disconnected: ${reason}`);
-      const onAttempt = (attempt: number) => narrate(`reconnect attempt ${attempt}`);
-      socket.on("disconnect", onDisconnect);
-      socket.io.on("reconnect_attempt", onAttempt);
-      const stops = [
-        () => socket.off("disconnect", onDisconnect),
-        () => socket.io.off("reconnect_attempt", onAttempt),
-        events.on("state", ({ from, to }: { from: AuthedSocketState; to: AuthedSocketState }) =>
-          narrate(`state ${from} → ${to}`),
-        ),
-        events.on("refreshing", ({ reason, attempt }) =>
-          narrate(`refreshing (${reason})${attempt > 1 ? `, attempt ${attempt}` : ""}`),
-        ),
-        events.on("refreshed", ({ expiresAt }) => narrate(`refreshed: ${expiresIn(expiresAt)}`)),
-        events.on("authenticated", ({ via, expiresAt }) =>
-          narrate(`authenticated (${via}) with ${expiresIn(expiresAt)}`),
-        ),
-      ];
-      return () => {
-        for (const stop of stops.splice(0)) stop();
-      };
-    },
-
-    /**
-     * Listens on its own (for code that is not the client): `connect_error` and `connect`, plus the narration with
-     * `debug`; returns the function that stops. Attach it before other listeners of those events.
-     */
-    watch(socketLike: object, events: WatchedEvents): () => void {
-      const socket = socketLike as WatchedSocket;
-      const onError = (error: SocketError) => onConnectError(error, socket.active);
-      socket.on("connect_error", onError);
-      socket.on("connect", onConnect);
-      const stopNarration = this.narrateLifecycle(socket, events);
-      return () => {
-        socket.off("connect_error", onError);
-        socket.off("connect", onConnect);
-        stopNarration();
-      };
-    },
-  };
+  /**
+   * Listens on its own (for code that is not the client): `connect_error` and `connect`, plus the narration with
+   * `debug`; returns the function that stops. Attach it before other listeners of those events.
+   */
+  watch(socketLike: object, events: WatchedEvents): () => void {
+    const socket = socketLike as WatchedSocket;
+    const onError = (error: SocketError) => this.connectError(error, socket.active);
+    const onConnect = () => this.connected();
+    socket.on("connect_error", onError);
+    socket.on("connect", onConnect);
+    const stopNarration = this.narrateLifecycle(socket, events);
+    return () => {
+      socket.off("connect_error", onError);
+      socket.off("connect", onConnect);
+      stopNarration();
+    };
+  }
 }
 
-export type Diagnostics = ReturnType<typeof createDiagnostics>;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object";
+/** A `Diagnostics` from options (`now` a function of no arguments). */
+export function createDiagnostics({ log, url, debug, now }: DiagnosticsOptions): Diagnostics {
+  return new Diagnostics(log, url, debug, { now });
 }

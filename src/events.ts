@@ -72,66 +72,77 @@ export type AuthedSocketListener<K extends AuthedSocketEventName> = (payload: Au
 /** Listeners passed at creation (`options.on`). */
 export type AuthedSocketListeners = { [K in AuthedSocketEventName]?: AuthedSocketListener<K> };
 
-/**
- * A typed emitter over mitt. A listener that throws is reported to `onListenerError` and never breaks the client or
- * the other listeners.
- */
-export function createEmitter(onListenerError: (error: unknown) => void) {
-  const bus = mitt<AuthedSocketEvents>();
-  /** once() registers a wrapper; off() with the app's own listener must still find it (per event). */
-  const onceWrappers = new Map<string, Map<unknown, (payload: never) => void>>();
+type Wrappers = Map<unknown, (payload: never) => void>;
 
-  function on<K extends AuthedSocketEventName>(event: K, listener: AuthedSocketListener<K>): () => void {
+/**
+ * A typed emitter over mitt. A listener that throws is reported to `errors.listenerThrew` and never breaks the client
+ * or the other listeners. A class (one object per client, its methods on the prototype), not a closure factory.
+ */
+export class Emitter {
+  private readonly bus = mitt<AuthedSocketEvents>();
+  /** once() registers a wrapper; off() with the app's own listener must still find it (per event). Made at need. */
+  private onceWrappers: Map<string, Wrappers> | null = null;
+
+  constructor(private readonly errors: { listenerThrew(error: unknown): void }) {}
+
+  on<K extends AuthedSocketEventName>(event: K, listener: AuthedSocketListener<K>): () => void {
     if (typeof listener !== "function")
       throw new TypeError(`authed-socket: listener for "${event}" must be a function`);
+    const { bus } = this;
     bus.on(event, listener);
     return () => bus.off(event, listener);
   }
 
-  return {
-    on,
-    off<K extends AuthedSocketEventName>(event: K, listener?: AuthedSocketListener<K>): void {
-      bus.off(event, listener);
-      const wrappers = onceWrappers.get(event);
-      if (listener === undefined) wrappers?.clear();
-      const wrapper = wrappers?.get(listener);
-      if (wrapper) {
-        bus.off(event, wrapper as AuthedSocketListener<K>);
-        wrappers?.delete(listener);
-      }
-    },
-    once<K extends AuthedSocketEventName>(event: K, listener: AuthedSocketListener<K>): () => void {
-      const wrappers = onceWrappers.get(event) ?? new Map<unknown, (payload: never) => void>();
-      onceWrappers.set(event, wrappers);
-      const stop = () => {
-        bus.off(event, wrapper);
-        if (wrappers.get(listener) === wrapper) wrappers.delete(listener);
-      };
-      const wrapper: AuthedSocketListener<K> = (payload) => {
-        stop();
+  off<K extends AuthedSocketEventName>(event: K, listener?: AuthedSocketListener<K>): void {
+    this.bus.off(event, listener);
+    const wrappers = this.onceWrappers?.get(event);
+    if (listener === undefined) wrappers?.clear();
+    const wrapper = wrappers?.get(listener);
+    if (wrapper) {
+      this.bus.off(event, wrapper as AuthedSocketListener<K>);
+      wrappers?.delete(listener);
+    }
+  }
+
+  once<K extends AuthedSocketEventName>(event: K, listener: AuthedSocketListener<K>): () => void {
+    const { bus } = this;
+    this.onceWrappers ??= new Map();
+    const wrappers: Wrappers = this.onceWrappers.get(event) ?? new Map();
+    this.onceWrappers.set(event, wrappers);
+    const stop = () => {
+      bus.off(event, wrapper);
+      if (wrappers.get(listener) === wrapper) wrappers.delete(listener);
+    };
+    const wrapper: AuthedSocketListener<K> = (payload) => {
+      stop();
+      listener(payload);
+    };
+    this.on(event, wrapper);
+    wrappers.set(listener, wrapper as (payload: never) => void);
+    return stop;
+  }
+
+  emit<K extends AuthedSocketEventName>(event: K, payload: AuthedSocketEvents[K]): void {
+    // Dispatch here rather than through mitt's emit so one throwing listener cannot starve the others or unwind
+    // into the state machine that emitted.
+    const listeners = this.bus.all.get(event) as AuthedSocketListener<K>[] | undefined;
+    if (!listeners) return;
+    for (const listener of [...listeners]) {
+      try {
         listener(payload);
-      };
-      on(event, wrapper);
-      wrappers.set(listener, wrapper as (payload: never) => void);
-      return stop;
-    },
-    emit<K extends AuthedSocketEventName>(event: K, payload: AuthedSocketEvents[K]): void {
-      // Dispatch here rather than through mitt's emit so one throwing listener cannot starve the others or unwind
-      // into the state machine that emitted.
-      const listeners = bus.all.get(event) as AuthedSocketListener<K>[] | undefined;
-      for (const listener of listeners ? [...listeners] : []) {
-        try {
-          listener(payload);
-        } catch (error) {
-          onListenerError(error);
-        }
+      } catch (error) {
+        this.errors.listenerThrew(error);
       }
-    },
-    clear(): void {
-      bus.all.clear();
-      onceWrappers.clear();
-    },
-  };
+    }
+  }
+
+  clear(): void {
+    this.bus.all.clear();
+    this.onceWrappers?.clear();
+  }
 }
 
-export type Emitter = ReturnType<typeof createEmitter>;
+/** An `Emitter` whose listener errors go to `onListenerError`. */
+export function createEmitter(onListenerError: (error: unknown) => void): Emitter {
+  return new Emitter({ listenerThrew: onListenerError });
+}

@@ -72,24 +72,64 @@ function redactValue(value: unknown, secrets: readonly string[], depth = 0): unk
 
 export type Log = Required<{ [K in keyof Logger]: (message: string, ...details: unknown[]) => void }>;
 
+/** Where a log reads the tokens to redact, at every line. */
+interface SecretSource {
+  secrets(): readonly string[];
+}
+
+/** Hands one line to the logger's `name` method, if it has one, with the message and the details redacted. */
+function write(
+  logger: Logger,
+  name: keyof Logger,
+  source: SecretSource,
+  message: string,
+  details: unknown[],
+) {
+  const sink = logger[name];
+  if (!sink) return;
+  const known = source.secrets();
+  sink.call(
+    logger,
+    `authed-socket: ${redactText(message, known)}`,
+    ...details.map((d) => redactValue(d, known)),
+  );
+}
+
 /**
  * Wraps the user's logger so that nothing it receives contains a token: the current tokens are replaced
- * literally, and any JWT-shaped string by pattern, in messages and in details (errors, nested objects).
+ * literally, and any JWT-shaped string by pattern, in messages and in details (errors, nested objects). Its methods
+ * may be called detached (`const warn = createLog(…).warn`).
  */
 export function createLog(logger: Logger, secrets: () => readonly string[]): Log {
+  const source = { secrets };
   const level =
     (name: keyof Logger) =>
-    (message: string, ...details: unknown[]) => {
-      const sink = logger[name];
-      if (!sink) return;
-      const known = secrets();
-      sink.call(
-        logger,
-        `authed-socket: ${redactText(message, known)}`,
-        ...details.map((d) => redactValue(d, known)),
-      );
-    };
+    (message: string, ...details: unknown[]) =>
+      write(logger, name, source, message, details);
   return { debug: level("debug"), info: level("info"), warn: level("warn"), error: level("error") };
+}
+
+/**
+ * `createLog` as a class, for the client: one object per client and no closure, its methods on the prototype (call
+ * them on the log, not detached). `source.secrets()` names the tokens to redact.
+ */
+export class RedactingLog implements Log {
+  constructor(
+    private readonly logger: Logger,
+    private readonly source: SecretSource,
+  ) {}
+  debug(message: string, ...details: unknown[]): void {
+    write(this.logger, "debug", this.source, message, details);
+  }
+  info(message: string, ...details: unknown[]): void {
+    write(this.logger, "info", this.source, message, details);
+  }
+  warn(message: string, ...details: unknown[]): void {
+    write(this.logger, "warn", this.source, message, details);
+  }
+  error(message: string, ...details: unknown[]): void {
+    write(this.logger, "error", this.source, message, details);
+  }
 }
 
 /** Strings up to this long are quoted in error messages; longer ones are described by their length only. */
@@ -129,4 +169,29 @@ export function describeType(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   const type = typeof value;
   return type === "undefined" ? "undefined" : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** An error as socket.io-client reports it (`connect_error`): a transport failure or a server refusal. */
+export type SocketError = Error & { data?: unknown; description?: unknown; type?: unknown };
+
+/** "xhr poll error (no HTTP response)", "websocket error (connect ECONNREFUSED 127.0.0.1:1)". */
+export function describeTransportError(error: SocketError): string {
+  const d = error.description;
+  let detail = "";
+  if (typeof d === "number") detail = d === 0 ? "no HTTP response" : `HTTP ${d}`;
+  else if (d instanceof Error || (isObject(d) && typeof d.message === "string"))
+    detail = String((d as { message: string }).message);
+  else if (isObject(d) && isObject(d.error) && typeof d.error.message === "string") detail = d.error.message;
+  return detail && !error.message.includes(detail) ? `${error.message} (${detail})` : error.message;
+}
+
+/** A refusal as the server said it: its message and, when present, its `data.code`. */
+export function describeRefusal(error: SocketError): string {
+  const code = isObject(error.data) && typeof error.data.code === "string" ? error.data.code : undefined;
+  const message = JSON.stringify(error.message);
+  return code && !error.message.includes(code) ? `${message} (code ${code})` : message;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object";
 }

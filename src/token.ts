@@ -1,13 +1,8 @@
-import {
-  checkProviderResult,
-  createShapeErrorCounter,
-  type ProviderResult,
-  refreshThrew,
-} from "./diagnostics.js";
+import { checkProviderResult, type ProviderResult, refreshThrew, ShapeErrorCounter } from "./diagnostics.js";
 import { AuthedSocketError, RefreshError, UnauthorizedError } from "./errors.js";
 import type { RefreshReason } from "./events.js";
 import { anchorToken, type HeldToken, SkewEstimator, type TokenResult } from "./expiry.js";
-import { defaultMargin, type NormalizedOptions } from "./options.js";
+import { defaultMargin, type NormalizedOptions, type RefreshContext } from "./options.js";
 import { backoffDelay, refreshFloor, refreshInstantInWindow } from "./schedule.js";
 
 /** A held token plus the local instant at which it should be refreshed (a random pick in its refresh window). */
@@ -18,7 +13,13 @@ export interface KeptToken extends HeldToken {
   fresh: boolean;
 }
 
+/** What the keeper tells its owner. Called as methods: a class instance may implement them (no closure each). */
 export interface KeeperHooks {
+  /**
+   * The refresh to call instead of `options.refresh`, when the owner decides which one runs at each attempt (the
+   * client: its own, or the cross-tab plugin's wrapper once attached).
+   */
+  refresh?(context: RefreshContext): ReturnType<NormalizedOptions["refresh"]>;
   attempt(reason: RefreshReason, attempt: number): void;
   failed(error: AuthedSocketError, attempt: number, retryInMs: number | null): void;
   refreshed(token: KeptToken): void;
@@ -54,7 +55,7 @@ export class TokenKeeper {
   /** The last token taken from another tab: the same token handed back by the coordinator is not news. */
   private adopted: KeptToken | null = null;
   /** Provider results that cannot be tokens, in a row: a programming error after a few, not a blip. */
-  private readonly shapes = createShapeErrorCounter();
+  private readonly shapes = new ShapeErrorCounter();
 
   constructor(
     private readonly options: Options,
@@ -154,10 +155,10 @@ export class TokenKeeper {
       let gaveUp: RefreshError | undefined;
       const askedAt = this.options.clock.now();
       try {
-        const result = await this.call(
-          (signal) => this.options.refresh({ reason, signal, attempt }),
-          "refresh",
-        );
+        const result = await this.call((signal) => {
+          const context = { reason, signal, attempt };
+          return this.hooks.refresh ? this.hooks.refresh(context) : this.options.refresh(context);
+        }, "refresh");
         this.check(gen);
         if (result === null || result === undefined) throw new UnauthorizedError("refresh returned no token");
         if (
