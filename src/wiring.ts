@@ -23,7 +23,7 @@ export function wire(core: ClientCore): void {
   };
   const { diagnostics } = core;
   // The narration listens only with `debug`; the refusal record is kept by the client's own listeners (first thing).
-  disposers.push(diagnostics.narrateLifecycle(socket, core.events));
+  if (o.debug) disposers.push(diagnostics.narrateLifecycle(socket, core.events));
 
   const userIsAuthError = o.isAuthError;
   /** The app's classifier, with its throws reported instead of stalling the connection. */
@@ -150,12 +150,14 @@ export function wire(core: ClientCore): void {
         : o.environment === "none"
           ? noEnvironment
           : o.environment;
-    disposers.push(
-      environment.onResume(() => {
-        core.crossTab?.sync(); // a frozen tab missed the other tabs' messages
-        core.check();
-      }),
-    );
+    // No environment, nothing to listen to: no closure and no disposer either.
+    if (environment !== noEnvironment)
+      disposers.push(
+        environment.onResume(() => {
+          core.crossTab?.sync(); // a frozen tab missed the other tabs' messages
+          core.check();
+        }),
+      );
     const { crossTab } = core;
     if (crossTab) {
       disposers.push(() => crossTab.close());
