@@ -19,6 +19,7 @@ export function wire(core: ClientCore): void {
   // Kept flat (no closure per listener): close() calls target.off(event, handler) for each triple.
   const listen = (target: object, event: string, handler: Handler) => {
     (target as Target).on(event, handler);
+    compactListenerList(target, event);
     listeners.push(target, event, handler);
   };
   const { diagnostics } = core;
@@ -165,4 +166,16 @@ export function wire(core: ClientCore): void {
       crossTab.sync();
     }
   };
+}
+
+/**
+ * socket.io's emitter starts an event's listener list as `[]` and pushes onto it, which V8 sizes for 17 entries
+ * (152 B): for the dozen events the client listens to, that was ~1.4 KB per client for one listener each. A list
+ * holding only the client's listener is replaced by an exact copy (24 B); a later `on` grows it as before. Lists
+ * another listener shares are left alone, and so is an emitter that is not socket.io's.
+ */
+function compactListenerList(target: object, event: string): void {
+  const lists = (target as { _callbacks?: Record<string, unknown> })._callbacks;
+  const list = lists?.[`$${event}`];
+  if (lists && Array.isArray(list) && list.length === 1) lists[`$${event}`] = [list[0]];
 }
