@@ -16,12 +16,9 @@ interface Target {
  */
 export function wire(core: ClientCore): void {
   const { socket, o, disposers, listeners } = core;
-  // Kept flat (no closure per listener): close() calls target.off(event, handler) for each triple.
-  const listen = (target: object, event: string, handler: Handler) => {
-    (target as Target).on(event, handler);
-    compactListenerList(target, event);
-    listeners.push(target, event, handler);
-  };
+  // Kept flat (no closure per listener): close() calls target.off(event, handler) for each triple. Gathered here and
+  // copied into `listeners` once all are known, so that list is exactly sized.
+  const added: unknown[] = [];
   const { diagnostics } = core;
   // The narration listens only with `debug`; the refusal record is kept by the client's own listeners (first thing).
   if (o.debug) disposers.push(diagnostics.narrateLifecycle(socket, core.events));
@@ -39,13 +36,13 @@ export function wire(core: ClientCore): void {
       }
     });
 
-  listen(socket, "connect", () => {
+  listen(added, socket, "connect", () => {
     diagnostics.connected();
     const s = core.scope;
     if (s && !core.isOver()) core.opened(s);
   });
 
-  listen(socket, "connect_error", (error: Error & { data?: unknown }) => {
+  listen(added, socket, "connect_error", (error: Error & { data?: unknown }) => {
     diagnostics.connectError(error, socket.active);
     if (core.isOver()) return;
     // Transport errors: the Manager retries and the auth function refreshes, unless the app turned that off.
@@ -66,7 +63,7 @@ export function wire(core: ClientCore): void {
     core.reconnect(retryDelay(error, core.backoff()));
   });
 
-  listen(socket, "disconnect", (reason: string) => {
+  listen(added, socket, "disconnect", (reason: string) => {
     const s = core.scope;
     // No scope: the client stopped the socket itself (its scope went first).
     if (!s) return;
@@ -82,15 +79,15 @@ export function wire(core: ClientCore): void {
     core.onTokenRefused(s, false);
   });
 
-  listen(socket.io, "reconnect_attempt", () => {
+  listen(added, socket.io, "reconnect_attempt", () => {
     if (core.state === "reconnecting") core.setState("connecting");
   });
   // The app capped socket.io's attempts (`reconnectionAttempts`) and they ran out: idle until connect().
-  listen(socket.io, "reconnect_failed", () => {
+  listen(added, socket.io, "reconnect_failed", () => {
     if (!core.isOver()) core.setState("idle");
   });
 
-  listen(socket, ProtocolEvent.Ready, (payload: ReadyPayload) => {
+  listen(added, socket, ProtocolEvent.Ready, (payload: ReadyPayload) => {
     const s = core.scope;
     if (!s) return;
     s.inBand = payload !== null && typeof payload === "object" && payload.inBand === true;
@@ -105,7 +102,7 @@ export function wire(core: ClientCore): void {
     )
       core.deliver(held);
   });
-  listen(socket, ProtocolEvent.Expiring, () => {
+  listen(added, socket, ProtocolEvent.Expiring, () => {
     if (core.state !== "authenticated") return;
     const held = core.keeper.current;
     if (held && core.keeper.status(held) === "ok") {
@@ -117,17 +114,17 @@ export function wire(core: ClientCore): void {
     }
     core.refreshNow("server").catch(() => undefined);
   });
-  listen(socket, ProtocolEvent.Expired, () => {
+  listen(added, socket, ProtocolEvent.Expired, () => {
     if (!core.isOver()) core.onTokenRefused(core.scope, true);
   });
-  listen(socket, ProtocolEvent.Revoked, (payload: RevokedPayload) => {
+  listen(added, socket, ProtocolEvent.Revoked, (payload: RevokedPayload) => {
     const reason = payload && typeof payload.reason === "string" ? payload.reason : "revoked";
     core.loggedOut(
       "revoked",
       new AuthedSocketError("ERR_REVOKED", `the server revoked the session: ${reason}`),
     );
   });
-  listen(socket, ProtocolEvent.RoomsRevoked, (payload: unknown) => {
+  listen(added, socket, ProtocolEvent.RoomsRevoked, (payload: unknown) => {
     const rooms = (payload as { rooms?: unknown } | null | undefined)?.rooms;
     // A payload that is not a bounded list of names is not the protocol's: ignored rather than passed to the app.
     if (
@@ -139,9 +136,11 @@ export function wire(core: ClientCore): void {
     core.events.emit("rooms_left", { rooms: [...rooms] });
   });
   if (o.authErrorEvent)
-    listen(socket, o.authErrorEvent, () => {
+    listen(added, socket, o.authErrorEvent, () => {
       if (!core.isOver() && core.scope) core.onTokenRefused(core.scope, true);
     });
+
+  appendExactly(listeners, added);
 
   core.reachOut = () => {
     core.attachCrossTab();
@@ -166,6 +165,20 @@ export function wire(core: ClientCore): void {
       crossTab.sync();
     }
   };
+}
+
+/** Adds `handler` for `event` on `target` and records the triple in `added`. */
+function listen(added: unknown[], target: object, event: string, handler: Handler): void {
+  (target as Target).on(event, handler);
+  compactListenerList(target, event);
+  added.push(target, event, handler);
+}
+
+/** Appends `items` to `list`, which grows to exactly the length needed (pushes leave a third of it empty). */
+function appendExactly(list: unknown[], items: readonly unknown[]): void {
+  const start = list.length;
+  list.length = start + items.length;
+  for (let i = 0; i < items.length; i++) list[start + i] = items[i];
 }
 
 /**
