@@ -3,6 +3,7 @@ import type { ClientCore } from "./core.js";
 import { detectEnvironment, noEnvironment } from "./environment.js";
 import { AuthedSocketError } from "./errors.js";
 import { MAX_REVOKED_ROOMS, ProtocolEvent, type ReadyPayload, type RevokedPayload } from "./protocol.js";
+import { compactListenerList } from "./socket-internals.js";
 
 type Handler = (...args: never[]) => void;
 interface Target {
@@ -179,16 +180,4 @@ function appendExactly(list: unknown[], items: readonly unknown[]): void {
   const start = list.length;
   list.length = start + items.length;
   for (let i = 0; i < items.length; i++) list[start + i] = items[i];
-}
-
-/**
- * socket.io's emitter starts an event's listener list as `[]` and pushes onto it, which V8 sizes for 17 entries
- * (152 B): for the dozen events the client listens to, that was ~1.4 KB per client for one listener each. A list
- * holding only the client's listener is replaced by an exact copy (24 B); a later `on` grows it as before. Lists
- * another listener shares are left alone, and so is an emitter that is not socket.io's.
- */
-function compactListenerList(target: object, event: string): void {
-  const lists = (target as { _callbacks?: Record<string, unknown> })._callbacks;
-  const list = lists?.[`$${event}`];
-  if (lists && Array.isArray(list) && list.length === 1) lists[`$${event}`] = [list[0]];
 }

@@ -6,6 +6,7 @@ import { io } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import {
   awaitingAcks,
+  compactListenerList,
   connectAuth,
   discardBuffered,
   discardQueued,
@@ -98,5 +99,41 @@ describe("the CONNECT packet's auth value", () => {
       expect(JSON.parse(String(wire).slice(1))).toMatchObject({ app: 1, token: "secret-token-value" });
       expect(JSON.stringify({ type: 0, data, nsp: "/" })).not.toContain("secret-token-value");
     }
+  });
+});
+
+describe("compactListenerList", () => {
+  it("finds socket.io's list of a lone listener and keeps on, emit and off working with the copy", () => {
+    const socket = io("http://127.0.0.1:9", { autoConnect: false, forceNew: true });
+    const seen: unknown[] = [];
+    const mine = (value: unknown) => seen.push(["mine", value]);
+    socket.on("hello" as never, mine as never);
+    const lists = (socket as unknown as { _callbacks: Record<string, unknown[]> })._callbacks;
+    const before = lists.$hello;
+    compactListenerList(socket, "hello");
+    expect(lists.$hello).not.toBe(before);
+    expect(lists.$hello).toEqual([mine]);
+    const other = (value: unknown) => seen.push(["other", value]);
+    socket.on("hello" as never, other as never);
+    (socket as unknown as { emitReserved(event: string, value: unknown): void }).emitReserved("hello", 1);
+    socket.off("hello" as never, mine as never);
+    (socket as unknown as { emitReserved(event: string, value: unknown): void }).emitReserved("hello", 2);
+    expect(seen).toEqual([
+      ["mine", 1],
+      ["other", 1],
+      ["other", 2],
+    ]);
+    socket.close();
+  });
+
+  it("leaves a list another listener shares alone", () => {
+    const socket = io("http://127.0.0.1:9", { autoConnect: false, forceNew: true });
+    socket.on("hello" as never, (() => {}) as never);
+    socket.on("hello" as never, (() => {}) as never);
+    const lists = (socket as unknown as { _callbacks: Record<string, unknown[]> })._callbacks;
+    const shared = lists.$hello;
+    compactListenerList(socket, "hello");
+    expect(lists.$hello).toBe(shared);
+    socket.close();
   });
 });
