@@ -48,7 +48,8 @@ export class TokenKeeper {
   private generation = 0;
   private flight: Promise<KeptToken> | null = null;
   private queued: Promise<KeptToken> | null = null;
-  private readonly cancels = new Set<() => void>();
+  /** How to abandon the provider calls and retry waits in progress; null when there are none (most of the time). */
+  private cancels: Set<() => void> | null = null;
   private readonly skew = new SkewEstimator();
   /** The last few refresh round trips (ms): the slowest sets the floor of the next refresh window. */
   private readonly roundTrips: number[] = [];
@@ -135,8 +136,9 @@ export class TokenKeeper {
     this.shapes.reset();
     this.flight = null;
     this.queued = null;
-    for (const cancel of [...this.cancels]) cancel();
-    this.cancels.clear();
+    const { cancels } = this;
+    if (cancels) for (const cancel of [...cancels]) cancel();
+    this.cancels = null;
   }
 
   private start(reason: RefreshReason): Promise<KeptToken> {
@@ -205,7 +207,7 @@ export class TokenKeeper {
     return new Promise<T>((resolve, reject) => {
       const settle = () => {
         timers.clearTimeout(timer);
-        this.cancels.delete(cancel);
+        this.release(cancel);
       };
       const cancel = () => {
         settle();
@@ -221,7 +223,7 @@ export class TokenKeeper {
         controller.abort(error);
         reject(error);
       }, refreshTimeoutMs);
-      this.cancels.add(cancel);
+      this.own(cancel);
       Promise.resolve()
         .then(() => invoke(controller.signal))
         .then(
@@ -244,11 +246,21 @@ export class TokenKeeper {
         reject(abandoned());
       };
       const timer = this.options.timers.setTimeout(() => {
-        this.cancels.delete(cancel);
+        this.release(cancel);
         resolve();
       }, delayMs);
-      this.cancels.add(cancel);
+      this.own(cancel);
     });
+  }
+
+  /** The set is made at need and dropped once empty: an idle keeper holds no Set (~150 B with its table). */
+  private own(cancel: () => void): void {
+    this.cancels ??= new Set();
+    this.cancels.add(cancel);
+  }
+  private release(cancel: () => void): void {
+    const { cancels } = this;
+    if (cancels?.delete(cancel) && cancels.size === 0) this.cancels = null;
   }
 
   private check(gen: number): void {
