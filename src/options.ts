@@ -77,11 +77,9 @@ export interface AuthedSocketOptions {
   socket?: SocketIoOptions;
 
   /**
-   * Where the refresh window ends: the least time, in ms, to leave before expiry (or a function of the token's
-   * lifetime). The proactive refresh is a uniform pick in a window 25 % of the lifetime wide that ends here — by
-   * default 10 % of the lifetime before expiry, so 65–90 % of it. Raised to the floor (four times the slowest of the
-   * last refreshes, 250 ms–2 s; 2 s before any was timed) and capped so the window fits in the lifetime. A fresh
-   * token's lifetime is the life it has on arrival (`iat` is whole seconds).
+   * Where the refresh window ends: the least time (ms, or a function of the lifetime) to leave before expiry. The
+   * refresh is a uniform pick in a window 25 % of the lifetime wide ending here (65–90 % by default), raised to the
+   * floor (4 × the slowest recent refresh, 250 ms–2 s) and capped to fit. See docs/options.md.
    * @default 10 % of the lifetime
    */
   refreshMarginMs?: number | ((lifetimeMs: number) => number);
