@@ -203,7 +203,8 @@ export interface NormalizedOptions {
   getToken: () => TokenResult | Promise<TokenResult>;
   refresh: (context: RefreshContext) => TokenResult | Promise<TokenResult>;
   socket: SocketIoOptions;
-  marginFor: (lifetimeMs: number) => number;
+  /** The app's `refreshMarginMs` as a function; undefined for the refresh window's own end (10 % of the lifetime). */
+  marginFor: ((lifetimeMs: number) => number) | undefined;
   jitter: number;
   refreshTimeoutMs: number;
   retry: Required<RetryOptions>;
@@ -305,9 +306,6 @@ function clamped(timers: Timers): Timers {
   };
 }
 
-/** The default refresh margin: 20 % of the lifetime, at most a minute. */
-export const defaultMargin = (lifetimeMs: number) => Math.min(60_000, lifetimeMs * 0.2);
-
 const consoleLogger: Logger = {
   warn: (message, ...details) => console.warn(message, ...details),
   error: (message, ...details) => console.error(message, ...details),
@@ -330,8 +328,7 @@ export function normalizeOptions(input: unknown, _url = ""): NormalizedOptions {
   const margin = o.refreshMarginMs;
   if (typeof margin !== "function" && margin !== undefined && !(typeof margin === "number" && margin >= 0))
     fail("refreshMarginMs", "a number ≥ 0 or a function of the lifetime", margin);
-  const marginFor =
-    typeof margin === "function" ? margin : margin === undefined ? defaultMargin : () => margin;
+  const marginFor = typeof margin === "function" ? margin : margin === undefined ? undefined : () => margin;
   const env = o.environment;
   if (
     env !== undefined &&

@@ -2,7 +2,7 @@ import { checkProviderResult, type ProviderResult, refreshThrew, ShapeErrorCount
 import { AuthedSocketError, RefreshError, UnauthorizedError } from "./errors.js";
 import type { RefreshReason } from "./events.js";
 import { anchorToken, type HeldToken, SkewEstimator, type TokenResult } from "./expiry.js";
-import { defaultMargin, type NormalizedOptions, type RefreshContext } from "./options.js";
+import type { NormalizedOptions, RefreshContext } from "./options.js";
 import { backoffDelay, refreshFloor, refreshInstantInWindow } from "./schedule.js";
 
 /** A held token plus the local instant at which it should be refreshed (a random pick in its refresh window). */
@@ -279,8 +279,9 @@ export class TokenKeeper {
     const { expiresAt, lifetimeMs, receivedAt } = token;
     if (expiresAt === null || lifetimeMs === null) return null;
     let marginMs: number | undefined;
-    if (this.options.marginFor !== defaultMargin) {
-      const chosen = this.options.marginFor(lifetimeMs);
+    const { marginFor } = this.options;
+    if (marginFor) {
+      const chosen = marginFor(lifetimeMs);
       // A margin function that returns NaN, a negative number or nothing must not disable the proactive refresh.
       if (Number.isFinite(chosen) && chosen >= 0) marginMs = chosen;
     }

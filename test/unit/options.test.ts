@@ -258,19 +258,14 @@ describe("normalizeOptions: defaults", () => {
     expect(normalizeOptions({ refresh, logger: null }).logger).toEqual({});
   });
 
-  it("margin default is min(60 s, 20 % of the lifetime)", () => {
-    expect(o.marginFor(10 * 60_000)).toBe(60_000);
-    expect(o.marginFor(3600_000)).toBe(60_000);
-    expect(o.marginFor(300_000)).toBe(60_000);
-    expect(o.marginFor(100_000)).toBe(20_000);
-    expect(o.marginFor(2000)).toBe(400);
-    expect(o.marginFor(0)).toBe(0);
+  it("no margin by default: the refresh window ends where schedule.ts puts it (10 % of the lifetime)", () => {
+    expect(o.marginFor).toBeUndefined();
   });
 
   it("a numeric margin is used whatever the lifetime", () => {
     const fixed = normalizeOptions({ refresh, refreshMarginMs: 5000 });
-    expect(fixed.marginFor(10_000)).toBe(5000);
-    expect(fixed.marginFor(3600_000)).toBe(5000);
+    expect(fixed.marginFor?.(10_000)).toBe(5000);
+    expect(fixed.marginFor?.(3600_000)).toBe(5000);
   });
 
   it("a margin function is used as it is", () => {
