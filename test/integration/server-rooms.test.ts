@@ -76,6 +76,19 @@ async function serve(
   return Object.assign(server, { sockets });
 }
 
+/** An authed-socket client of the server at `url`, once authenticated; `token` is read at every call. */
+async function authedClient(url: string, token: () => string): Promise<AuthedSocket> {
+  const c = createAuthedSocket(url, {
+    getToken: token,
+    refresh: async () => token(),
+    logger: null,
+    socket: { transports: ["websocket"], forceNew: true },
+  });
+  clients.push(c);
+  await c.waitFor("authenticated", { timeoutMs: 5000 });
+  return c;
+}
+
 function join(socket: ClientSocket | AuthedSocket["socket"], room: string): Promise<string[]> {
   return (socket as ClientSocket).timeout(5000).emitWithAck("join", room) as Promise<string[]>;
 }
@@ -111,14 +124,7 @@ describe("room guards: an in-band refresh re-checks every joined room", () => {
   it("a demoted admin leaves the admin room the moment the new token arrives, is told which rooms, and no longer receives them", async () => {
     const server = await serve();
     let next = await admin();
-    const c = createAuthedSocket(server.url, {
-      getToken: () => next,
-      refresh: async () => next,
-      logger: null,
-      socket: { transports: ["websocket"], forceNew: true },
-    });
-    clients.push(c);
-    await c.waitFor("authenticated", { timeoutMs: 5000 });
+    const c = await authedClient(server.url, () => next);
     const serverSocket = server.sockets[0] as ServerSocket;
     await join(c.socket, "admin");
     await join(c.socket, "lobby");
@@ -290,14 +296,7 @@ describe("rooms_left on the client", () => {
   it("emits rooms_left only for a bounded array of strings; other payloads are ignored", async () => {
     const server = await serve();
     const token = await plain();
-    const c = createAuthedSocket(server.url, {
-      getToken: () => token,
-      refresh: async () => token,
-      logger: null,
-      socket: { transports: ["websocket"], forceNew: true },
-    });
-    clients.push(c);
-    await c.waitFor("authenticated", { timeoutMs: 5000 });
+    const c = await authedClient(server.url, () => token);
     const seen: unknown[] = [];
     c.on("rooms_left", (payload) => seen.push(payload));
     const serverSocket = server.sockets[0] as ServerSocket;
