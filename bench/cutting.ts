@@ -101,6 +101,11 @@ function ackLoop(socket: Socket, everyMs: number) {
   /** Why acks were lost: socket.io's error message ("operation has timed out", "socket has been disconnected"). */
   const why: Record<string, number> = {};
   const pending = new Set<Promise<void>>();
+  // socket.io emits "disconnect" before it fails the acks still on the wire: each such loss names its disconnect.
+  let lastDisconnect = "";
+  socket.on("disconnect", (reason) => {
+    lastDisconnect = reason;
+  });
   const timer = setInterval(() => {
     const n = ++sent;
     const p = socket
@@ -112,7 +117,11 @@ function ackLoop(socket: Socket, everyMs: number) {
         },
         (error: Error) => {
           lost++;
-          why[error.message] = (why[error.message] ?? 0) + 1;
+          const key =
+            error.message === "socket has been disconnected"
+              ? `${error.message} (${lastDisconnect})`
+              : error.message;
+          why[key] = (why[key] ?? 0) + 1;
         },
       )
       .finally(() => pending.delete(p));
