@@ -85,9 +85,12 @@ export abstract class ClientBase implements TimerClock {
   allowEmits: (() => void) | null = null;
   /** @internal The last few tokens handed to the server: the log redacts them after the keeper moved on. */
   readonly sentTokens: string[] = [];
-  /** @internal What close() undoes: functions to call, and listeners kept flat as target, event, handler. */
+  /** @internal What close() undoes: functions to call. */
   readonly disposers: (() => void)[] = [];
-  /** @internal */ readonly listeners: unknown[] = [];
+  /** @internal The client's own listeners on its Manager (wiring.ts), taken off by `detach`. */
+  managerListeners: readonly [() => void, () => void] | null = null;
+  /** @internal Takes the client's listeners off its socket and Manager (wiring.ts sets it): run by close(). */
+  detach: ((client: this) => void) | null = null;
   /** @internal */ readonly events: Emitter;
   /** @internal */ readonly keeper: TokenKeeper;
   /** @internal */ readonly log: Log;
@@ -101,7 +104,7 @@ export abstract class ClientBase implements TimerClock {
    * run once, at the first connect() or refresh(): a client created with `autoConnect: false` and dropped unused
    * (a render React threw away) holds nothing that outlives it.
    */
-  reachOut: (() => void) | null = null;
+  reachOut: ((client: this) => void) | null = null;
 
   constructor(
     /** @internal */ readonly o: NormalizedOptions,
@@ -135,7 +138,7 @@ export abstract class ClientBase implements TimerClock {
   private reachOutOnce(): void {
     const reach = this.reachOut;
     this.reachOut = null;
-    reach?.();
+    reach?.(this);
   }
 
   // ---- time (the client is its own TimerClock) --------------------------------------------------------------
@@ -209,13 +212,8 @@ export abstract class ClientBase implements TimerClock {
     this.allowEmits = refuseEmits(this.socket, emitAfterClose, this.log);
     this.setState("closed");
     for (const dispose of this.disposers.splice(0)) dispose();
-    const { listeners } = this;
-    for (let i = 0; i < listeners.length; i += 3)
-      (listeners[i] as { off(event: unknown, handler: unknown): void }).off(
-        listeners[i + 1],
-        listeners[i + 2],
-      );
-    listeners.length = 0;
+    this.detach?.(this);
+    this.detach = null;
     this.events.clear();
   }
 

@@ -20,8 +20,9 @@ export class FakeEmitter {
     this.handlers.get(event)?.delete(handler);
     return this;
   }
+  /** Calls each listener with the emitter as `this`, as socket.io's emitter does (the client relies on it). */
   fire(event: string, ...args: unknown[]): void {
-    for (const handler of [...(this.handlers.get(event) ?? [])]) handler(...args);
+    for (const handler of [...(this.handlers.get(event) ?? [])]) handler.apply(this, args);
   }
   listenerTotal(): number {
     let n = 0;

@@ -21,6 +21,7 @@ import {
 } from "../../src/diagnostics.js";
 import { AuthedSocketError, RefreshError } from "../../src/errors.js";
 import { createEmitter } from "../../src/events.js";
+import { createAuthedSocket } from "../../src/index.js";
 import { createLog, type Log } from "../../src/log.js";
 import { FakeEmitter, fakeJwt } from "../helpers/fake-socket.js";
 
@@ -417,5 +418,26 @@ describe("the narrator (item 5)", () => {
     events.emit("state", { from: "idle", to: "connecting" });
     for (let i = 0; i < UNREACHABLE_AFTER; i++) socket.fire("connect_error", transportError(0));
     expect(lines).toEqual([]);
+  });
+});
+
+describe("one socket, one client", () => {
+  it("a second client on a socket another client holds (socket.forceNew: false) is refused by name; after close() it may", () => {
+    const socket = io("http://127.0.0.1:1", { autoConnect: false, forceNew: true });
+    const make = () =>
+      createAuthedSocket("http://127.0.0.1:1", {
+        refresh: () => fakeJwt(1, 2),
+        socket: { autoConnect: false },
+        environment: "none",
+        logger: null,
+        io: () => socket,
+      });
+    const first = make();
+    expect(make).toThrow(/already belongs to another client.*socket\.forceNew/);
+    first.close();
+    const second = make();
+    expect(second.socket).toBe(socket);
+    second.close();
+    socket.close();
   });
 });
