@@ -79,7 +79,11 @@ type Wrappers = Map<unknown, (payload: never) => void>;
  * or the other listeners. A class (one object per client, its methods on the prototype), not a closure factory.
  */
 export class Emitter {
-  private readonly bus = mitt<AuthedSocketEvents>();
+  /**
+   * mitt's bus, made at the first listener and dropped when the last one goes: most clients of a fleet have no
+   * listener of their own most of the time, and a bus with its Map and three methods is ~500 B a client.
+   */
+  private bus: Bus | null = null;
   /** once() registers a wrapper; off() with the app's own listener must still find it (per event). Made at need. */
   private onceWrappers: Map<string, Wrappers> | null = null;
 
@@ -88,29 +92,28 @@ export class Emitter {
   on<K extends AuthedSocketEventName>(event: K, listener: AuthedSocketListener<K>): () => void {
     if (typeof listener !== "function")
       throw new TypeError(`authed-socket: listener for "${event}" must be a function`);
-    const { bus } = this;
-    bus.on(event, listener);
-    return () => bus.off(event, listener);
+    this.bus ??= mitt<AuthedSocketEvents>();
+    this.bus.on(event, listener);
+    return () => this.remove(event, listener);
   }
 
   off<K extends AuthedSocketEventName>(event: K, listener?: AuthedSocketListener<K>): void {
-    this.bus.off(event, listener);
+    this.remove(event, listener);
     const wrappers = this.onceWrappers?.get(event);
     if (listener === undefined) wrappers?.clear();
     const wrapper = wrappers?.get(listener);
     if (wrapper) {
-      this.bus.off(event, wrapper as AuthedSocketListener<K>);
+      this.remove(event, wrapper as AuthedSocketListener<K>);
       wrappers?.delete(listener);
     }
   }
 
   once<K extends AuthedSocketEventName>(event: K, listener: AuthedSocketListener<K>): () => void {
-    const { bus } = this;
     this.onceWrappers ??= new Map();
     const wrappers: Wrappers = this.onceWrappers.get(event) ?? new Map();
     this.onceWrappers.set(event, wrappers);
     const stop = () => {
-      bus.off(event, wrapper);
+      this.remove(event, wrapper);
       if (wrappers.get(listener) === wrapper) wrappers.delete(listener);
     };
     const wrapper: AuthedSocketListener<K> = (payload) => {
@@ -125,7 +128,7 @@ export class Emitter {
   emit<K extends AuthedSocketEventName>(event: K, payload: AuthedSocketEvents[K]): void {
     // Dispatch here rather than through mitt's emit so one throwing listener cannot starve the others or unwind
     // into the state machine that emitted.
-    const listeners = this.bus.all.get(event) as AuthedSocketListener<K>[] | undefined;
+    const listeners = this.bus?.all.get(event) as AuthedSocketListener<K>[] | undefined;
     if (!listeners) return;
     for (const listener of [...listeners]) {
       try {
@@ -137,10 +140,21 @@ export class Emitter {
   }
 
   clear(): void {
-    this.bus.all.clear();
+    this.bus = null;
     this.onceWrappers?.clear();
   }
+
+  /** mitt's off, then the event's empty list and an empty bus are let go. */
+  private remove<K extends AuthedSocketEventName>(event: K, listener?: AuthedSocketListener<K>): void {
+    const { bus } = this;
+    if (!bus) return;
+    bus.off(event, listener);
+    if (bus.all.get(event)?.length === 0) bus.all.delete(event);
+    if (bus.all.size === 0) this.bus = null;
+  }
 }
+
+type Bus = ReturnType<typeof mitt<AuthedSocketEvents>>;
 
 /** An `Emitter` whose listener errors go to `onListenerError`. */
 export function createEmitter(onListenerError: (error: unknown) => void): Emitter {

@@ -15,6 +15,26 @@ describe("createEmitter", () => {
     expect(listener).toHaveBeenCalledTimes(1);
   });
 
+  it("lets go of what it held once the last listener leaves, and listens again after", () => {
+    const events = createEmitter(() => {});
+    const first = vi.fn();
+    const stop = events.on("refreshing", first);
+    const stopOnce = events.once("state", vi.fn());
+    stop();
+    stopOnce();
+    // Nothing is kept for an emitter without listeners (the bus is let go, not left with empty lists).
+    expect((events as unknown as { bus: unknown }).bus).toBeNull();
+    events.emit("refreshing", payload);
+    const later = vi.fn();
+    events.on("refreshing", later);
+    events.emit("refreshing", payload);
+    expect(first).not.toHaveBeenCalled();
+    expect(later).toHaveBeenCalledExactlyOnceWith(payload);
+    events.off("refreshing", later);
+    events.off("state");
+    expect((events as unknown as { bus: unknown }).bus).toBeNull();
+  });
+
   it("unsubscribing twice is harmless and leaves other listeners in place", () => {
     const events = createEmitter(() => {});
     const gone = vi.fn();
