@@ -84,7 +84,7 @@ export abstract class ClientBase implements TimerClock {
   /** @internal While the session is over, emits fail at once instead of waiting for a next session. */
   allowEmits: (() => void) | null = null;
   /** @internal The last few tokens handed to the server: the log redacts them after the keeper moved on. */
-  readonly sentTokens: string[] = [];
+  sentTokens: readonly string[] = [];
   /** @internal What close() undoes: functions to call. */
   readonly disposers: (() => void)[] = [];
   /** @internal The client's own listeners on its Manager (wiring.ts), taken off by `detach`. */

@@ -3,6 +3,7 @@ import { ConnectionScope, expiryTolerance, judgeRefusal } from "./connection.js"
 import { emitAfterLoggedOut, refuseEmits } from "./diagnostics.js";
 import { AuthedSocketError, UnauthorizedError } from "./errors.js";
 import type { LoggedOutReason, RefreshReason } from "./events.js";
+import { keepLast } from "./expiry.js";
 import { clearOutsideAuth, isAbort, placeOutsideAuth, tokenForHandshake } from "./handshake.js";
 import { drained, requestInBand } from "./rotation.js";
 import { backoffDelay, clampDelay } from "./schedule.js";
@@ -43,8 +44,7 @@ export class ClientCore extends ClientBase {
     if (lastPresented && lastPresented.subject !== token.subject) forgetRecoverySession(this.socket);
     s.presented = token;
     this.lastPresented = token;
-    if (!sentTokens.includes(token.value)) sentTokens.push(token.value);
-    if (sentTokens.length > 4) sentTokens.shift();
+    if (!sentTokens.includes(token.value)) this.sentTokens = keepLast([...sentTokens, token.value], 4);
   }
 
   /** @internal socket.io calls this for every CONNECT packet: one new connection scope each time. */
@@ -322,7 +322,7 @@ export class ClientCore extends ClientBase {
     this.retryAttempt = 0;
     this.cutsAtExpiry = o.rotation === "reconnect";
     this.lastPresented = null;
-    this.sentTokens.length = 0;
+    this.sentTokens = [];
     this.lastAuthenticated = null;
     (socket as { auth: unknown }).auth = {};
     if (o.tokenIn !== "auth") clearOutsideAuth(socket, o.tokenIn);

@@ -140,7 +140,8 @@ export const IAT_RESOLUTION_MS = 1000;
  * is corrected.
  */
 export class SkewEstimator {
-  private readonly samples: Array<{ upper: number; lower: number | null }> = [];
+  /** Replaced rather than pushed onto, so it stays exactly sized (a pushed array is sized for 17: ~120 B more). */
+  private samples: ReadonlyArray<{ upper: number; lower: number | null }> = [];
   private marker: number | undefined;
   constructor(private readonly size = 8) {}
 
@@ -152,8 +153,7 @@ export class SkewEstimator {
    */
   add(observedMs: number, marker?: number, roundTripMs: number | null = 0, lifetimeMs?: number): void {
     if (marker !== undefined && Number.isFinite(marker)) {
-      if (this.marker !== undefined && Math.abs(marker - this.marker) > SKEW_DEADBAND_MS)
-        this.samples.length = 0;
+      if (this.marker !== undefined && Math.abs(marker - this.marker) > SKEW_DEADBAND_MS) this.samples = [];
       this.marker = marker;
     }
     const iatSlack =
@@ -162,8 +162,7 @@ export class SkewEstimator {
         : IAT_RESOLUTION_MS;
     // A fresh token's lower bound sits below the real skew by what the observation cannot see.
     const lower = roundTripMs === null ? null : observedMs - iatSlack - Math.max(0, roundTripMs);
-    this.samples.push({ upper: observedMs, lower });
-    if (this.samples.length > this.size) this.samples.shift();
+    this.samples = keepLast([...this.samples, { upper: observedMs, lower }], this.size);
   }
 
   /**
@@ -179,4 +178,9 @@ export class SkewEstimator {
     if (skew === Number.NEGATIVE_INFINITY) skew = Math.min(upper, 0);
     return skew > 0 && skew < SKEW_DEADBAND_MS ? 0 : skew;
   }
+}
+
+/** `list`, or its last `size` items when it is longer: a new, exactly sized array either way. */
+export function keepLast<T>(list: T[], size: number): T[] {
+  return list.length > size ? list.slice(list.length - size) : list;
 }

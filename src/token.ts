@@ -1,7 +1,7 @@
 import { checkProviderResult, type ProviderResult, refreshThrew, ShapeErrorCounter } from "./diagnostics.js";
 import { AuthedSocketError, RefreshError, UnauthorizedError } from "./errors.js";
 import type { RefreshReason } from "./events.js";
-import { anchorToken, type HeldToken, SkewEstimator, type TokenResult } from "./expiry.js";
+import { anchorToken, type HeldToken, keepLast, SkewEstimator, type TokenResult } from "./expiry.js";
 import type { NormalizedOptions, RefreshContext } from "./options.js";
 import { backoffDelay, refreshFloor, refreshInstantInWindow } from "./schedule.js";
 
@@ -52,11 +52,12 @@ export class TokenKeeper {
   private cancels: Set<() => void> | null = null;
   private readonly skew = new SkewEstimator();
   /** The last few refresh round trips (ms): the slowest sets the floor of the next refresh window. */
-  private readonly roundTrips: number[] = [];
+  private roundTrips: readonly number[] = [];
   /** The last token taken from another tab: the same token handed back by the coordinator is not news. */
   private adopted: KeptToken | null = null;
   /** Provider results that cannot be tokens, in a row: a programming error after a few, not a blip. */
-  private readonly shapes = new ShapeErrorCounter();
+  /** Made at the first such result (most clients never see one); null again once a good result came. */
+  private shapes: ShapeErrorCounter | null = null;
 
   constructor(
     private readonly options: Options,
@@ -133,7 +134,7 @@ export class TokenKeeper {
     this.generation++;
     this.held = null;
     this.adopted = null;
-    this.shapes.reset();
+    this.shapes = null;
     this.flight = null;
     this.queued = null;
     const { cancels } = this;
@@ -172,10 +173,11 @@ export class TokenKeeper {
         const checked = checkResult(result, "refresh");
         if (!checked.ok) {
           // A result that cannot be a token is a programming error: a few in a row end the session.
+          this.shapes ??= new ShapeErrorCounter();
           gaveUp = this.shapes.record(checked);
           throw gaveUp ?? checked.error;
         }
-        this.shapes.record(null);
+        this.shapes = null;
         const token = this.accept(checked, true, this.options.clock.now() - askedAt);
         this.hooks.refreshed(token);
         return token;
@@ -321,8 +323,7 @@ export class TokenKeeper {
     const now = this.options.clock.now();
     const mono = this.options.clock.monotonic?.();
     if (roundTripMs !== null && roundTripMs >= 0) {
-      this.roundTrips.push(roundTripMs);
-      if (this.roundTrips.length > ROUND_TRIPS_KEPT) this.roundTrips.shift();
+      this.roundTrips = keepLast([...this.roundTrips, roundTripMs], ROUND_TRIPS_KEPT);
     }
     const { token, badExp } = anchorToken(value, extra, {
       now,
