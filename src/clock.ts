@@ -1,3 +1,4 @@
+import { clampDelay } from "./schedule.js";
 /**
  * Time is injected so every timing path can run on fake time in tests. The defaults look the globals up at call
  * time (not at import time), so `vi.useFakeTimers()` installed after import still takes effect.
@@ -31,3 +32,22 @@ export const systemTimers: Timers = {
   setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
+
+/** The system timers with delays clamped, one object for every client that did not pass `timers`. */
+let clampedSystemTimers: Timers | null = null;
+
+/** `timers` with every delay clamped to what setTimeout can take (schedule.ts). */
+export function clampedTimers(timers: Timers): Timers {
+  if (timers === systemTimers) {
+    clampedSystemTimers ??= clampTimers(timers);
+    return clampedSystemTimers;
+  }
+  return clampTimers(timers);
+}
+
+function clampTimers(timers: Timers): Timers {
+  return {
+    setTimeout: (callback, delayMs) => timers.setTimeout(callback, clampDelay(delayMs)),
+    clearTimeout: (h) => timers.clearTimeout(h),
+  };
+}

@@ -1,6 +1,6 @@
 import type { ManagerOptions, Socket, SocketOptions } from "socket.io-client";
 import type { Clock, Timers } from "./clock.js";
-import { systemClock, systemTimers } from "./clock.js";
+import { clampedTimers, systemClock, systemTimers } from "./clock.js";
 import type { CrossTabPlugin } from "./cross-tab.js";
 import type { Environment } from "./environment.js";
 import type { AuthedSocketListeners, RefreshReason } from "./events.js";
@@ -8,12 +8,9 @@ import type { TokenResult } from "./expiry.js";
 import { createLog, describeType, describeValue, type Logger } from "./log.js";
 import { OPTION_NAMES, RETRY_NAMES, warnUnknownKeys } from "./option-names.js";
 
-export { OPTION_NAMES } from "./option-names.js";
-
-import { clampDelay } from "./schedule.js";
-
 export type { TokenResult } from "./expiry.js";
 export type { Logger } from "./log.js";
+export { OPTION_NAMES } from "./option-names.js";
 
 /** What `refresh` receives. */
 export interface RefreshContext {
@@ -264,8 +261,22 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
   return value as T;
 }
 
+function normalizeRetry(retry: RetryOptions): Required<RetryOptions> {
+  return {
+    baseDelayMs: num("retry.baseDelayMs", retry.baseDelayMs, 1000, 0),
+    maxDelayMs: num("retry.maxDelayMs", retry.maxDelayMs, 30_000, 0),
+    attempts: num("retry.attempts", retry.attempts, Number.POSITIVE_INFINITY, 1),
+  };
+}
+
+/** What an option left out reads as: one frozen empty object for all clients, not one each. */
+const NONE = Object.freeze({});
+
+/** `retry` when the app passed none: shared, like NONE. */
+const DEFAULT_RETRY: Required<RetryOptions> = Object.freeze(normalizeRetry({}));
+
 function obj<T extends object>(name: string, value: unknown): T {
-  if (value === undefined) return {} as T;
+  if (value === undefined) return NONE as T;
   if (value === null || typeof value !== "object" || Array.isArray(value)) fail(name, "an object", value);
   return value as T;
 }
@@ -299,13 +310,6 @@ void onlyOptionsListed;
 void retryListed;
 
 /** setTimeout fires any delay above 2^31−1 ms after 1 ms; every timer the client sets goes through this clamp. */
-function clamped(timers: Timers): Timers {
-  return {
-    setTimeout: (callback, delayMs) => timers.setTimeout(callback, clampDelay(delayMs)),
-    clearTimeout: (h) => timers.clearTimeout(h),
-  };
-}
-
 const consoleLogger: Logger = {
   warn: (message, ...details) => console.warn(message, ...details),
   error: (message, ...details) => console.error(message, ...details),
@@ -371,11 +375,7 @@ export function normalizeOptions(input: unknown, _url = ""): NormalizedOptions {
     marginFor,
     jitter: num("jitter", o.jitter, 0.5, 0, 1),
     refreshTimeoutMs,
-    retry: {
-      baseDelayMs: num("retry.baseDelayMs", retry.baseDelayMs, 1000, 0),
-      maxDelayMs: num("retry.maxDelayMs", retry.maxDelayMs, 30_000, 0),
-      attempts: num("retry.attempts", retry.attempts, Number.POSITIVE_INFINITY, 1),
-    },
+    retry: retry === NONE ? DEFAULT_RETRY : normalizeRetry(retry),
     maxAuthRejections: num("maxAuthRejections", o.maxAuthRejections, 3, 1),
     tokenIn: oneOf("tokenIn", o.tokenIn, ["auth", "header", "query"] as const),
     isAuthError: o.isAuthError === undefined ? undefined : fn("isAuthError", o.isAuthError),
@@ -387,7 +387,7 @@ export function normalizeOptions(input: unknown, _url = ""): NormalizedOptions {
     debug,
     on: obj<AuthedSocketListeners>("on", o.on),
     clock: o.clock === undefined ? systemClock : members<Clock>("clock", o.clock, ["now"]),
-    timers: clamped(
+    timers: clampedTimers(
       o.timers === undefined
         ? systemTimers
         : members<Timers>("timers", o.timers, ["setTimeout", "clearTimeout"]),
