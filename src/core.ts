@@ -30,6 +30,39 @@ const DRAIN_MAX_MS = 2000;
  */
 const DRAIN_GUARD_MS = 100;
 
+/** The client each socket belongs to: socket.io calls listeners and `auth` with the socket as `this`. */
+const owners = new WeakMap<object, ClientCore>();
+
+/** The client of `socket`; undefined once that client closed (a listener called on the way out does nothing). */
+export function clientOf(socket: object): ClientCore | undefined {
+  return owners.get(socket);
+}
+
+/** Makes `core` the owner of its socket; a socket serves one client. */
+export function claimSocket(core: ClientCore): void {
+  if (owners.has(core.socket))
+    throw new TypeError(
+      "authed-socket: this socket already belongs to another client (options.socket.forceNew: false gave two clients one socket); give each client its own socket",
+    );
+  owners.set(core.socket, core);
+}
+
+/** Ends `core`'s ownership of its socket (close()). */
+export function releaseSocket(core: ClientCore): void {
+  if (owners.get(core.socket) === core) owners.delete(core.socket);
+}
+
+/**
+ * The socket's `auth` function, one for all clients: socket.io calls it as `socket.auth(cb)` at every CONNECT, and
+ * the socket's client answers (no closure per client).
+ */
+function authOfSocket(this: object, cb: (data: object) => void): void {
+  const owner = owners.get(this);
+  // The app reconnected the socket of a closed client itself: a handshake without a token, not one that hangs.
+  if (owner) owner.authenticate(cb);
+  else cb({});
+}
+
 /**
  * The client's behaviour on top of its state (client-base.ts): handshakes and their connection scopes, the one
  * reconnect path, handing new tokens to the connection, the proactive timer, ending a session. Socket and protocol
@@ -74,7 +107,7 @@ export class ClientCore extends ClientBase {
   }
 
   /** @internal */ installAuth(): void {
-    (this.socket as { auth: unknown }).auth = (cb: (data: object) => void) => this.authenticate(cb);
+    (this.socket as { auth: unknown }).auth = authOfSocket;
   }
 
   // ---- the one reconnect path -------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { classifyRefusal, retryDelay } from "./classify.js";
-import type { ClientCore } from "./core.js";
+import { type ClientCore, claimSocket, clientOf, releaseSocket } from "./core.js";
 import { detectEnvironment, noEnvironment } from "./environment.js";
 import { AuthedSocketError } from "./errors.js";
 import { MAX_REVOKED_ROOMS, ProtocolEvent, type ReadyPayload, type RevokedPayload } from "./protocol.js";
@@ -10,15 +10,6 @@ interface Target {
   on(event: string, handler: Handler): void;
   off(event: string, handler: Handler): void;
 }
-
-/** The client each socket belongs to: socket.io calls a listener with the socket as `this`. */
-const clients = new WeakMap<object, ClientCore>();
-
-/**
- * The client of the socket a listener was called on. A socket serves one client (client.ts creates it); a client
- * that closed is no longer here, so a listener socket.io still calls on the way out does nothing.
- */
-const clientOf = (socket: object): ClientCore | undefined => clients.get(socket);
 
 /** The app's classifier, with its throws reported instead of stalling the connection. */
 function appIsAuthError(core: ClientCore, error: Error & { data?: unknown }): boolean | undefined {
@@ -167,11 +158,7 @@ const SOCKET_LISTENERS: readonly (readonly [string, Handler])[] = [
  */
 export function wire(core: ClientCore): void {
   const { socket, o } = core;
-  if (clients.has(socket))
-    throw new TypeError(
-      "authed-socket: this socket already belongs to another client (options.socket.forceNew: false gave two clients one socket); give each client its own socket",
-    );
-  clients.set(socket, core);
+  claimSocket(core);
   // The narration listens only with `debug`; the refusal record is kept by the client's own listeners (first thing).
   if (o.debug) core.disposers.push(core.diagnostics.narrateLifecycle(socket, core.events));
   for (const [event, handler] of SOCKET_LISTENERS) listen(socket, event, handler);
@@ -201,7 +188,7 @@ function unwire(core: ClientCore): void {
     socket.io.off("reconnect_failed", managerListeners[1]);
     core.managerListeners = null;
   }
-  clients.delete(socket);
+  releaseSocket(core);
 }
 
 /** Run once, at the client's first connect() or refresh(): resume signals and the cross-tab channel. */

@@ -70,8 +70,11 @@ it("a tab that waited for the lock while another tab refreshed keeps its margin 
   // Both tabs decide to refresh at about the same moment: A gets the lock, B waits and must adopt A's token.
   await Promise.all([a.refresh(), b.refresh()]);
   expect(refreshCalls).toEqual(["A"]);
-  // Same token; A's expiry was judged from a fresh iat (earlier by up to iat's lost second), B's from an adopted one.
-  expect(Math.abs((a.expiresAt as number) - (b.expiresAt as number))).toBeLessThanOrEqual(IAT_RESOLUTION_MS);
+  // Same token; A's expiry was judged from a fresh iat (earlier by up to iat's lost second and by the refresh's round
+  // trip, real time here: a few ms, more on a loaded machine), B's from an adopted one.
+  expect(Math.abs((a.expiresAt as number) - (b.expiresAt as number))).toBeLessThanOrEqual(
+    IAT_RESOLUTION_MS + 250,
+  );
 
   const expiresAt = b.expiresAt as number;
   const refreshTimer = bTimers.filter((t) => t.ms > 2000).at(-1) as { ms: number; at: number };

@@ -160,9 +160,9 @@ class FakeSocket extends FakeEmitter {
 
   connect(): this {
     this.active = true;
-    const auth = this.auth;
-    if (typeof auth === "function")
-      (auth as (cb: (data: unknown) => void) => void)((d) => this.handshakes.push(d));
+    // Called as a method of the socket, as socket.io does (`this.auth(cb)`).
+    const self = this as unknown as { auth: (cb: (data: unknown) => void) => void };
+    if (typeof this.auth === "function") self.auth((d) => this.handshakes.push(d));
     return this;
   }
   disconnect(): this {
