@@ -1,7 +1,8 @@
 // Heap per connected client: 500 authed-socket clients against 500 raw socket.io-client sockets on the same
 // socket.io server (127.0.0.1, a free port, real HS256 JWTs checked by `authenticate`). Each kind runs in its own
 // child process started with --expose-gc, so the server's heap and the other kind's garbage are not counted:
-// heap after a full GC with every client connected, minus the same process's heap before the first client.
+// heap after a full GC with every client connected, minus the same process's heap before the first client. Three
+// children of each kind, median reported (one run moves by a few hundred bytes per client).
 // The client code is bundled from src/ with esbuild first, as the package build does: loaded through tsx, every
 // function gets its name set by a keepNames helper, which gives each closure its own property store (~11 KB per
 // client here) that a shipped bundle does not have.
@@ -143,16 +144,27 @@ async function bundleClient(): Promise<string> {
   return outfile;
 }
 
-export async function memory(count = 500) {
+/** The median of `runs` children of one kind: a single run's heap moves by a few hundred bytes per client. */
+async function medianOf(runs: number, kind: Kind, url: string, count: number, bundle: string) {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) samples.push((await runChild(kind, url, count, bundle)).bytesPerClient);
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { bytesPerClient: sorted[Math.floor(sorted.length / 2)] as number, samples };
+}
+
+export async function memory(count = 500, runs = 3) {
   const bundle = await bundleClient();
   const server = await benchServer((io) => {
     io.use(authenticate({ verify: jwtVerifier({ secret: BENCH_SECRET, algorithms: ["HS256"] }) }));
   });
   try {
-    const raw = await runChild("raw", server.url, count, bundle);
-    const authed = await runChild("authed", server.url, count, bundle);
+    const raw = await medianOf(runs, "raw", server.url, count, bundle);
+    const authed = await medianOf(runs, "authed", server.url, count, bundle);
     return {
       clients: count,
+      runs,
+      rawSamples: raw.samples,
+      authedSamples: authed.samples,
       rawBytesPerClient: raw.bytesPerClient,
       authedBytesPerClient: authed.bytesPerClient,
       ratio: Number((authed.bytesPerClient / raw.bytesPerClient).toFixed(2)),
