@@ -86,9 +86,7 @@ export abstract class ClientBase implements TimerClock {
   /** @internal The last few tokens handed to the server: the log redacts them after the keeper moved on. */
   sentTokens: readonly string[] = [];
   /** @internal What close() undoes: functions to call. */
-  readonly disposers: (() => void)[] = [];
-  /** @internal The client's own listeners on its Manager (wiring.ts), taken off by `detach`. */
-  managerListeners: readonly [() => void, () => void] | null = null;
+  private disposers: (() => void)[] | null = null;
   /** @internal Takes the client's listeners off its socket and Manager (wiring.ts sets it): run by close(). */
   detach: ((client: this) => void) | null = null;
   /** @internal */ readonly events: Emitter;
@@ -118,6 +116,12 @@ export abstract class ClientBase implements TimerClock {
     this.keeper = createTokenKeeper(o, link);
     this.log = new RedactingLog(o.logger, link);
     this.diagnostics = new Diagnostics(this.log, href, o.debug, this);
+  }
+
+  /** @internal Runs `dispose` at close() (the list is made at the first one: most clients have none). */
+  onClose(dispose: () => void): void {
+    this.disposers ??= [];
+    this.disposers.push(dispose);
   }
 
   /** @internal Attaches the cross-tab plugin, if the app passed one and this environment has what it needs. */
@@ -211,7 +215,9 @@ export abstract class ClientBase implements TimerClock {
     this.allowEmits?.();
     this.allowEmits = refuseEmits(this.socket, emitAfterClose, this.log);
     this.setState("closed");
-    for (const dispose of this.disposers.splice(0)) dispose();
+    const { disposers } = this;
+    this.disposers = null;
+    if (disposers) for (const dispose of disposers) dispose();
     this.detach?.(this);
     this.detach = null;
     this.events.clear();

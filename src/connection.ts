@@ -17,7 +17,8 @@ export class ConnectionScope {
   rotating: KeptToken | null = null;
   /** When the connection opened (local epoch ms); refusals on a connection that lived long stop counting in a row. */
   openedAt = 0;
-  private readonly cleanups: (() => void)[] = [];
+  /** Made at the first `own` (most connections never need one). */
+  private cleanups: (() => void)[] | null = null;
   private ended = false;
 
   get disposed(): boolean {
@@ -27,13 +28,18 @@ export class ConnectionScope {
   /** Runs `cleanup` when the scope is disposed (at once if it already is): timers and listeners of this connection. */
   own(cleanup: () => void): void {
     if (this.ended) cleanup();
-    else this.cleanups.push(cleanup);
+    else {
+      this.cleanups ??= [];
+      this.cleanups.push(cleanup);
+    }
   }
 
   dispose(): void {
     if (this.ended) return;
     this.ended = true;
-    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    const { cleanups } = this;
+    this.cleanups = null;
+    if (cleanups) for (const cleanup of cleanups) cleanup();
   }
 }
 

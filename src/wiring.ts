@@ -140,6 +140,20 @@ function onAuthErrorEvent(this: object): void {
   if (core && !core.isOver() && core.scope) core.onTokenRefused(core.scope, true);
 }
 
+/** The clients on each Manager; socket.io calls a Manager's listeners with the Manager as `this`. */
+const managerClients = new WeakMap<object, readonly ClientCore[]>();
+
+/** A reconnect attempt of the Manager: its reconnecting clients are connecting again. */
+function onAttempt(this: object): void {
+  for (const core of managerClients.get(this) ?? [])
+    if (core.state === "reconnecting") core.setState("connecting");
+}
+
+/** The app capped socket.io's attempts (`reconnectionAttempts`) and they ran out: idle until connect(). */
+function onFailed(this: object): void {
+  for (const core of managerClients.get(this) ?? []) if (!core.isOver()) core.setState("idle");
+}
+
 /** The socket listeners, in the order they are attached; `authErrorEvent` is added per client when set. */
 const SOCKET_LISTENERS: readonly (readonly [string, Handler])[] = [
   ["connect", onConnect],
@@ -160,46 +174,46 @@ export function wire(core: ClientCore): void {
   const { socket, o } = core;
   claimSocket(core);
   // The narration listens only with `debug`; the refusal record is kept by the client's own listeners (first thing).
-  if (o.debug) core.disposers.push(core.diagnostics.narrateLifecycle(socket, core.events));
+  if (o.debug) core.onClose(core.diagnostics.narrateLifecycle(socket, core.events));
   for (const [event, handler] of SOCKET_LISTENERS) listen(socket, event, handler);
   if (o.authErrorEvent) listen(socket, o.authErrorEvent, onAuthErrorEvent);
-  // The Manager may serve other namespaces' sockets (forceNew: false), so its listeners are the client's own.
-  const onAttempt = () => {
-    if (core.state === "reconnecting") core.setState("connecting");
-  };
-  // The app capped socket.io's attempts (`reconnectionAttempts`) and they ran out: idle until connect().
-  const onFailed = () => {
-    if (!core.isOver()) core.setState("idle");
-  };
-  listen(socket.io, "reconnect_attempt", onAttempt);
-  listen(socket.io, "reconnect_failed", onFailed);
-  core.managerListeners = [onAttempt, onFailed];
+  // A Manager may serve several clients (other namespaces, forceNew: false): its two listeners are attached once
+  // and answer for every client on it.
+  const on = managerClients.get(socket.io);
+  if (on) managerClients.set(socket.io, [...on, core]);
+  else {
+    managerClients.set(socket.io, [core]);
+    listen(socket.io, "reconnect_attempt", onAttempt);
+    listen(socket.io, "reconnect_failed", onFailed);
+  }
   core.detach = unwire;
   core.reachOut = reachOut;
 }
 
 /** Takes off what `wire` attached (close(), through `core.detach`). */
 function unwire(core: ClientCore): void {
-  const { socket, o, managerListeners } = core;
+  const { socket, o } = core;
   for (const [event, handler] of SOCKET_LISTENERS) (socket as Target).off(event, handler);
   if (o.authErrorEvent) (socket as Target).off(o.authErrorEvent, onAuthErrorEvent);
-  if (managerListeners) {
-    socket.io.off("reconnect_attempt", managerListeners[0]);
-    socket.io.off("reconnect_failed", managerListeners[1]);
-    core.managerListeners = null;
+  const rest = (managerClients.get(socket.io) ?? []).filter((other) => other !== core);
+  if (rest.length) managerClients.set(socket.io, rest);
+  else {
+    managerClients.delete(socket.io);
+    (socket.io as unknown as Target).off("reconnect_attempt", onAttempt);
+    (socket.io as unknown as Target).off("reconnect_failed", onFailed);
   }
   releaseSocket(core);
 }
 
 /** Run once, at the client's first connect() or refresh(): resume signals and the cross-tab channel. */
 function reachOut(core: ClientCore): void {
-  const { o, disposers } = core;
+  const { o } = core;
   core.attachCrossTab();
   const environment =
     o.environment === "auto" ? detectEnvironment() : o.environment === "none" ? noEnvironment : o.environment;
   // No environment, nothing to listen to: no closure and no disposer either.
   if (environment !== noEnvironment)
-    disposers.push(
+    core.onClose(
       environment.onResume(() => {
         core.crossTab?.sync(); // a frozen tab missed the other tabs' messages
         core.check();
@@ -207,7 +221,7 @@ function reachOut(core: ClientCore): void {
     );
   const { crossTab } = core;
   if (crossTab) {
-    disposers.push(() => crossTab.close());
+    core.onClose(() => crossTab.close());
     // A tab that opens while others hold a token asks for it, rather than spend a refresh of its own.
     crossTab.sync();
   }

@@ -3,7 +3,7 @@
  * client-level behaviour (a refusing server, an unreachable one, a real socket) is in
  * test/integration/client-diagnostics.test.ts.
  */
-import { io } from "socket.io-client";
+import { io, Manager } from "socket.io-client";
 import { describe, expect, it, vi } from "vitest";
 import {
   checkProviderResult,
@@ -439,5 +439,26 @@ describe("one socket, one client", () => {
     expect(second.socket).toBe(socket);
     second.close();
     socket.close();
+  });
+
+  it("clients of two namespaces on one Manager share its listeners, which go with the last client", () => {
+    const manager = new Manager("http://127.0.0.1:1", { autoConnect: false });
+    const make = (nsp: string) =>
+      createAuthedSocket(`http://127.0.0.1:1${nsp}`, {
+        refresh: () => fakeJwt(1, 2),
+        socket: { autoConnect: false },
+        environment: "none",
+        logger: null,
+        io: () => manager.socket(nsp),
+      });
+    const chat = make("/chat");
+    const admin = make("/admin");
+    expect(manager.listeners("reconnect_attempt")).toHaveLength(1);
+    chat.close();
+    expect(manager.listeners("reconnect_attempt")).toHaveLength(1);
+    expect(manager.listeners("reconnect_failed")).toHaveLength(1);
+    admin.close();
+    expect(manager.listeners("reconnect_attempt")).toHaveLength(0);
+    expect(manager.listeners("reconnect_failed")).toHaveLength(0);
   });
 });
