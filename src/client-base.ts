@@ -17,7 +17,7 @@ import { readClaims } from "./expiry.js";
 import { checkTransition } from "./lifecycle.js";
 import { type Log, RedactingLog } from "./log.js";
 import type { NormalizedOptions, RefreshContext } from "./options.js";
-import type { CancelTimer, TimerClock } from "./timer.js";
+import type { CancelTimer, TimerAt, TimerClock, TimerTarget } from "./timer.js";
 import { createTokenKeeper, type KeeperHooks, type KeptToken, type TokenKeeper } from "./token.js";
 import { WAIT_FOR_DEFAULT_MS, waitForEvent } from "./wait-for.js";
 
@@ -65,7 +65,7 @@ class ClientLink implements KeeperHooks {
  * prototype (no per-client closures but the socket listeners). Everything not in the `AuthedSocket` interface is
  * internal. State that belongs to one connection lives in its ConnectionScope, never here.
  */
-export abstract class ClientBase implements TimerClock {
+export abstract class ClientBase implements TimerClock, TimerTarget {
   state: AuthedSocketState = "idle";
   /** @internal */ lastAuthenticated: AuthedSocketEvents["authenticated"] | null = null;
   /** @internal The live handshake or connection; null between connections and while the client stops the socket. */
@@ -80,7 +80,8 @@ export abstract class ClientBase implements TimerClock {
   cutsAtExpiry: boolean;
   /** @internal The reconnect this client owns (after a refusal, a kick, a backoff); null when the Manager is. */
   reconnecting: CancelTimer | null = null;
-  /** @internal */ refreshTimer: CancelTimer | null = null;
+  /** @internal The proactive refresh timer; it calls `onTimer` (the client is its TimerTarget). */
+  refreshTimer: TimerAt | null = null;
   /** @internal While the session is over, emits fail at once instead of waiting for a next session. */
   allowEmits: (() => void) | null = null;
   /** @internal The last few tokens handed to the server: the log redacts them after the keeper moved on. */
@@ -267,6 +268,8 @@ export abstract class ClientBase implements TimerClock {
   /** @internal */ abstract refreshNow(reason: RefreshReason): Promise<void>;
   /** @internal */ abstract deliver(token: KeptToken): void;
   /** @internal */ abstract armTimer(): void;
+  /** @internal The refresh timer fired. */
+  abstract onTimer(lateMs: number): void;
   /** @internal */ abstract teardown(): void;
   /** @internal */ abstract loggedOut(reason: LoggedOutReason, error?: AuthedSocketError): void;
 }

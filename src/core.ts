@@ -14,7 +14,7 @@ import {
   forgetRecoverySession,
   forgetTransportToken,
 } from "./socket-internals.js";
-import { timerAt } from "./timer.js";
+import { TimerAt, timerAt } from "./timer.js";
 import type { KeptToken } from "./token.js";
 
 /** How long a connection must live before the refusals counted so far are forgotten. */
@@ -306,24 +306,22 @@ export class ClientCore extends ClientBase {
 
   /** @internal Arms the refresh timer for the held token, in steps of at most STEP_MS so a sleep is noticed. */
   armTimer(): void {
-    this.refreshTimer?.();
+    this.refreshTimer?.cancel();
     this.refreshTimer = null;
     const token = this.keeper.current;
     if (!token || token.refreshAt === null || this.isOver() || this.state === "idle") return;
     // Past the refresh instant only an authenticated connection refreshes from the timer; a handshake refreshes
     // through the auth function, and a refresh in flight re-arms the timer when it lands.
     if (token.refreshAt <= this.now() && this.state !== "authenticated") return;
-    this.refreshTimer = timerAt(
-      this,
-      token.refreshAt,
-      (lateMs) => {
-        this.refreshTimer = null;
-        if (lateMs > STEP_MS)
-          this.log.debug(`the refresh timer fired ${lateMs} ms late (the device slept?); re-checking`);
-        this.check();
-      },
-      STEP_MS,
-    );
+    this.refreshTimer = new TimerAt(this, token.refreshAt, this, STEP_MS);
+  }
+
+  /** @internal The refresh timer fired. */
+  onTimer(lateMs: number): void {
+    this.refreshTimer = null;
+    if (lateMs > STEP_MS)
+      this.log.debug(`the refresh timer fired ${lateMs} ms late (the device slept?); re-checking`);
+    this.check();
   }
 
   /** @internal Re-checks the token now: refresh if it is inside its window or expired, otherwise re-arm. */
@@ -349,7 +347,7 @@ export class ClientCore extends ClientBase {
     this.keeper.reset();
     this.crossTab?.reset();
     this.cancelReconnect();
-    this.refreshTimer?.();
+    this.refreshTimer?.cancel();
     this.refreshTimer = null;
     this.rejections = 0;
     this.retryAttempt = 0;
