@@ -68,7 +68,7 @@ export interface AuthedSocketOptions {
   /**
    * socket.io-client options, passed through. `auth` may be an object: its fields are sent along with the token.
    * `autoConnect` is honoured by the client (connects at creation unless false); `forceNew` defaults to true so
-   * closing this client never affects another socket.
+   * closing this client never affects another socket (with false, a second client on the same socket is refused).
    * @default {}
    */
   socket?: SocketIoOptions;
