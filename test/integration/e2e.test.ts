@@ -37,12 +37,14 @@ async function companionServer() {
   return { ...server, handshakes: () => handshakes, refused: () => refused };
 }
 
-it("1-second tokens over 20 rotations: no disconnect, no refused handshake, every acknowledgement arrives", async () => {
+it("2-second tokens over 12 rotations: no disconnect, no refused handshake, every acknowledgement arrives", async () => {
   const server = await companionServer();
   const events: AuthedSocketEvents["authenticated"][] = [];
   let disconnects = 0;
   const client = createAuthedSocket(server.url, {
-    refresh: () => signToken({ subject: "e2e", ttlSec: 1 }),
+    // 2 s, not 1: with whole-second claims a "1-second" token may have a few ms to live on arrival, and on a loaded
+    // two-core CI machine (Chromium suites alongside) the first handshake or a rotation then lands after expiry.
+    refresh: () => signToken({ subject: "e2e", ttlSec: 2 }),
     logger: null,
     on: { authenticated: (e) => events.push(e) },
   });
@@ -70,9 +72,9 @@ it("1-second tokens over 20 rotations: no disconnect, no refused handshake, ever
     pending.add(p);
   }, 50);
   try {
-    await waitUntil(() => events.filter((e) => e.via === "in-band").length >= 20, {
-      what: "20 in-band rotations",
-      timeoutMs: 40_000,
+    await waitUntil(() => events.filter((e) => e.via === "in-band").length >= 12, {
+      what: "12 in-band rotations",
+      timeoutMs: 50_000,
     });
   } finally {
     clearInterval(ticker);
@@ -85,7 +87,7 @@ it("1-second tokens over 20 rotations: no disconnect, no refused handshake, ever
   expect(events.filter((e) => e.via === "handshake")).toHaveLength(1);
   expect(failures).toEqual([]);
   expect(acked).toBe(sent);
-  // Emits ran across the whole run (1-s tokens, whole-second claims: 20 rotations take 4–6 s).
+  // Emits ran across the whole run (2-s tokens, whole-second claims: 12 rotations take 10–18 s).
   expect(sent).toBeGreaterThan(60);
 }, 60_000);
 
