@@ -144,9 +144,6 @@ export class ShapeErrorCounter {
       { cause: outcome.error },
     );
   }
-  reset(): void {
-    this.inARow = 0;
-  }
 }
 
 export const createShapeErrorCounter = (limit?: number) => new ShapeErrorCounter(limit);
