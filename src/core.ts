@@ -9,10 +9,12 @@ import { drained, requestInBand } from "./rotation.js";
 import { backoffDelay, clampDelay } from "./schedule.js";
 import {
   connectAuth,
+  connectOverWebsocket,
   discardBuffered,
   discardQueued,
   forgetRecoverySession,
   forgetTransportToken,
+  onWebsocket,
 } from "./socket-internals.js";
 import { TimerAt, timerAt } from "./timer.js";
 import type { KeptToken } from "./token.js";
@@ -136,21 +138,25 @@ export class ClientCore extends ClientBase {
   }
 
   /**
-   * @internal Stops the socket and connects again: at once (`0`; one timer turn later, so packets still queued from
-   * the old connection — a DISCONNECT right behind an `auth_error` — reach a socket that no longer listens instead
-   * of destroying the new attempt), after a delay (ms), or once a refresh has produced a token. Every reconnect the
-   * client itself decides goes through here.
+   * @internal Stops the socket and connects again: at once (`"now"`, for a drained rotation, which runs outside any
+   * packet of the old connection), in the next timer turn (`0`, so packets still queued from the old connection — a
+   * DISCONNECT right behind an `auth_error` — reach a socket that no longer listens instead of destroying the new
+   * attempt), after a delay (ms), or once a refresh has produced a token. Every reconnect the client itself decides
+   * goes through here.
    */
   reconnect(after: number | "now" | Promise<unknown>): void {
     this.cancelReconnect();
+    // The new connection opens on websocket at once when the one it replaces ran on it (socket-internals.ts): a
+    // rotation or a reconnect after a kick does not wait for a polling handshake and an upgrade.
+    const direct = onWebsocket(this.socket);
     this.stopSocket();
     const go = () => {
       this.reconnecting = null;
       if (this.isOver()) return;
       this.setState("connecting");
-      this.socket.connect();
+      if (direct) connectOverWebsocket(this.socket);
+      else this.socket.connect();
     };
-    // "now": the caller runs outside any packet of the old connection (a drained rotation), so no turn is needed.
     if (after === "now") return go();
     if (typeof after === "number") {
       this.setState(after === 0 ? "connecting" : "reconnecting");

@@ -70,6 +70,37 @@ export function awaitingAcks(socket: object): number {
   return count;
 }
 
+interface TransportInternals {
+  engine?: { transport?: { name?: unknown } | null } | null;
+  opts?: { rememberUpgrade?: boolean };
+}
+
+/** Whether the socket's live connection runs on the websocket transport (upgraded, or opened on it). */
+export function onWebsocket(socket: object): boolean {
+  const manager = (socket as { io?: TransportInternals }).io;
+  return manager?.engine?.transport?.name === "websocket";
+}
+
+/**
+ * `socket.connect()`, with the new transport opened on websocket at once: engine.io's `rememberUpgrade`, set for
+ * this one connection (the engine copies the Manager's options when it is made, inside `connect`). engine.io uses
+ * it only while its last websocket succeeded, and after a websocket failure the Manager's next attempt starts with
+ * the app's transports as usual. An app that set `rememberUpgrade` itself keeps its choice.
+ */
+export function connectOverWebsocket(socket: { connect(): unknown }): void {
+  const opts = (socket as { io?: TransportInternals }).io?.opts;
+  if (!opts || opts.rememberUpgrade !== undefined) {
+    socket.connect();
+    return;
+  }
+  opts.rememberUpgrade = true;
+  try {
+    socket.connect();
+  } finally {
+    delete opts.rememberUpgrade;
+  }
+}
+
 interface ManagerInternals {
   engine?: {
     opts?: { extraHeaders?: Record<string, string>; query?: Record<string, string> };
