@@ -14,6 +14,7 @@ import {
   discardQueued,
   forgetRecoverySession,
   forgetTransportToken,
+  holdEmits,
   onWebsocket,
 } from "./socket-internals.js";
 import { TimerAt, timerAt } from "./timer.js";
@@ -250,7 +251,13 @@ export class ClientCore extends ClientBase {
       expiresAt === null || presented === null
         ? this.now() + DRAIN_MAX_MS
         : expiresAt - Math.min(expiryTolerance(presented), DRAIN_GUARD_MS);
-    void drained(this.socket, s, this, until).then(() => this.isLive(s) && this.reconnect("now"));
+    // New emits wait in socket.io's buffer from here on, so the drain ends within one ack round trip.
+    const release = holdEmits(this.socket);
+    s.own(release);
+    void drained(this.socket, s, this, until).then(() => {
+      release();
+      if (this.isLive(s)) this.reconnect("now");
+    });
   }
 
   /** @internal */ async rotateInBand(s: ConnectionScope, token: KeptToken): Promise<void> {

@@ -70,6 +70,50 @@ export function awaitingAcks(socket: object): number {
   return count;
 }
 
+interface SendInternals {
+  packet?: (packet: { type: number }) => void;
+  notifyOutgoingListeners?: (packet: { type: number }) => void;
+  sendBuffer?: { type: number }[];
+}
+
+/** socket.io-parser's EVENT and BINARY_EVENT packet types: the app's emits. */
+const isEmit = (packet: { type: number }) => packet.type === 2 || packet.type === 5;
+
+const noop = (): void => undefined;
+
+/**
+ * Keeps the app's new emits off the wire until the returned function is called: they wait in the socket's send
+ * buffer, where socket.io keeps emits made while disconnected and sends them at the next connect (their acks
+ * survive a disconnect; only acks of emits on the wire fail). A drain before a re-handshake then ends within one
+ * ack round trip, even for an app that emits faster than its acks return. onAnyOutgoing listeners hear a held emit
+ * once, when it is sent. Other packets (acks the client sends back) pass.
+ */
+export function holdEmits(socket: object): () => void {
+  const s = socket as SendInternals;
+  const { packet: send, notifyOutgoingListeners: notify } = s;
+  if (typeof send !== "function" || typeof notify !== "function" || !Array.isArray(s.sendBuffer)) return noop;
+  const ownSend = Object.hasOwn(s, "packet");
+  const ownNotify = Object.hasOwn(s, "notifyOutgoingListeners");
+  s.packet = function (this: SendInternals, packet) {
+    if (isEmit(packet) && this.sendBuffer) this.sendBuffer.push(packet);
+    else send.call(this, packet);
+  };
+  s.notifyOutgoingListeners = function (this: SendInternals, packet) {
+    if (!isEmit(packet)) notify.call(this, packet);
+  };
+  // socket.io's methods live on the prototype: deleting the overrides restores them, unless something had set
+  // its own before (then that is put back).
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    if (ownSend) s.packet = send;
+    else delete s.packet;
+    if (ownNotify) s.notifyOutgoingListeners = notify;
+    else delete s.notifyOutgoingListeners;
+  };
+}
+
 interface TransportInternals {
   engine?: { transport?: { name?: unknown } | null } | null;
   opts?: { rememberUpgrade?: boolean };

@@ -33,6 +33,8 @@ export interface AuthServerOptions {
    * `exp`, emit `auth_error { code: "TOKEN_EXPIRED" }` and disconnect the socket.
    */
   cutAtExpiry?: boolean;
+  /** How long the server takes to answer an `echo` with its ack, ms (a slow handler or a long link). @default 0 */
+  echoDelayMs?: number;
 }
 
 /** A connection the server cut because its handshake token expired. */
@@ -119,7 +121,9 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       socket.on("disconnect", () => clearTimeout(cut));
     }
     socket.on("echo", (value: unknown, ack?: (v: unknown) => void) => {
-      if (typeof ack === "function") ack(value);
+      if (typeof ack !== "function") return;
+      if (options.echoDelayMs) setTimeout(() => ack(value), options.echoDelayMs);
+      else ack(value);
     });
     if (style === "accept-then-complain" && (socket.data as { verdict?: string }).verdict !== "accepted") {
       setTimeout(() => {

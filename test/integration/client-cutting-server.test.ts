@@ -225,3 +225,30 @@ describe("the transport a re-handshake opens on", () => {
     expect(client.socket.io.opts.rememberUpgrade).toBe(false);
   });
 });
+
+describe("a rotation while the app emits faster than its acks return", () => {
+  it("acks take 150 ms, an acked emit every 50 ms: every rotation drains and no ack is lost", async () => {
+    // Without holding new emits, some ack would be awaited at every instant, and each drain would end at its bound
+    // with acks on the wire.
+    const s = await cuttingServer({ echoDelayMs: 150 });
+    const outgoing: unknown[] = [];
+    const client = createAuthedSocket(s.url, {
+      refresh: async () => signToken({ ttlSec: 2 }),
+      rotation: "reconnect",
+      logger: null,
+    });
+    clients.push(client);
+    client.socket.onAnyOutgoing((event: unknown) => outgoing.push(event));
+    await client.waitFor("authenticated", { timeoutMs: 5000 });
+    const loop = ackLoop(client);
+    await waitUntil(() => s.accepted().length >= 4, { timeoutMs: 10_000, what: "three rotations" });
+    const { sent, acked, lost } = await loop.stop();
+    expect({ lost, kicks: s.kicks.length, allAcked: acked === sent }).toEqual({
+      lost: [],
+      kicks: 0,
+      allAcked: true,
+    });
+    // onAnyOutgoing heard each emit once, held or not.
+    expect(outgoing).toHaveLength(sent);
+  });
+});

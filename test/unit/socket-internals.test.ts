@@ -11,6 +11,7 @@ import {
   discardBuffered,
   discardQueued,
   forgetRecoverySession,
+  holdEmits,
 } from "../../src/socket-internals.js";
 
 type Internal = {
@@ -135,5 +136,38 @@ describe("compactListenerList", () => {
     compactListenerList(socket, "hello");
     expect(lists.$hello).toBe(shared);
     socket.close();
+  });
+});
+
+describe("holdEmits", () => {
+  it("keeps emits of a connected socket in sendBuffer, unheard by onAnyOutgoing, until released; then restores socket.io's methods", () => {
+    const s = socket();
+    const sent: unknown[] = [];
+    const heard: unknown[] = [];
+    s.onconnect("id");
+    const proto = Object.getPrototypeOf(s) as Internal;
+    const manager = (s as unknown as { io: { engine: unknown } }).io;
+    manager.engine = { transport: { writable: true }, _hasPingExpired: () => false };
+    // What reaches the wire: socket.io's packet() hands it to the Manager.
+    (s as unknown as { io: { _packet(p: unknown): void } }).io._packet = (p) => sent.push(p);
+    (s as unknown as { onAnyOutgoing(l: (...a: unknown[]) => void): void }).onAnyOutgoing((e) =>
+      heard.push(e),
+    );
+    const release = holdEmits(s);
+    s.emit("held", 1, () => undefined);
+    expect({ buffered: s.sendBuffer.length, sent: sent.length, heard }).toEqual({
+      buffered: 1,
+      sent: 0,
+      heard: [],
+    });
+    // An ack the client sends back is not an emit: it passes.
+    s.packet({ type: 3, data: [] });
+    expect(sent).toHaveLength(1);
+    release();
+    expect(s.packet).toBe(proto.packet);
+    s.emit("after");
+    expect({ sent: sent.length, heard }).toEqual({ sent: 2, heard: ["after"] });
+    manager.engine = undefined;
+    s.close();
   });
 });
