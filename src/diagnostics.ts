@@ -303,11 +303,6 @@ export class Diagnostics {
     this.log.warn(`${line}. ${HINTS[reason]}.`);
   }
 
-  /** The server's last handshake refusal since the last accepted connection. */
-  get lastRefusal(): Error | undefined {
-    return this.refusal;
-  }
-
   /**
    * `ERR_AUTH_REJECTED` for `count` fresh tokens refused in a row, quoting the server's last refusal and carrying
    * it as `cause`.
@@ -371,27 +366,29 @@ export class Diagnostics {
       for (const stop of stops.splice(0)) stop();
     };
   }
-
-  /**
-   * Listens on its own (for code that is not the client): `connect_error` and `connect`, plus the narration with
-   * `debug`; returns the function that stops. Attach it before other listeners of those events.
-   */
-  watch(socketLike: object, events: WatchedEvents): () => void {
-    const socket = socketLike as WatchedSocket;
-    const onError = (error: SocketError) => this.connectError(error, socket.active);
-    const onConnect = () => this.connected();
-    socket.on("connect_error", onError);
-    socket.on("connect", onConnect);
-    const stopNarration = this.narrateLifecycle(socket, events);
-    return () => {
-      socket.off("connect_error", onError);
-      socket.off("connect", onConnect);
-      stopNarration();
-    };
-  }
 }
 
 /** A `Diagnostics` from options (`now` a function of no arguments). */
 export function createDiagnostics({ log, url, debug, now }: DiagnosticsOptions): Diagnostics {
   return new Diagnostics(log, url, debug, { now });
+}
+
+/**
+ * Makes `diagnostics` listen on its own, for code that is not the client (the client calls it from its listeners):
+ * `connect_error` and `connect`, plus the narration with `debug`; returns the function that stops. Attach it before
+ * other listeners of those events. A function of this module rather than a method, so a bundle of the client alone
+ * does not carry it.
+ */
+export function watch(diagnostics: Diagnostics, socketLike: object, events: WatchedEvents): () => void {
+  const socket = socketLike as WatchedSocket;
+  const onError = (error: SocketError) => diagnostics.connectError(error, socket.active);
+  const onConnect = () => diagnostics.connected();
+  socket.on("connect_error", onError);
+  socket.on("connect", onConnect);
+  const stopNarration = diagnostics.narrateLifecycle(socket, events);
+  return () => {
+    socket.off("connect_error", onError);
+    socket.off("connect", onConnect);
+    stopNarration();
+  };
 }

@@ -91,26 +91,18 @@ const noop = (): void => undefined;
 export function holdEmits(socket: object): () => void {
   const s = socket as SendInternals;
   const { packet: send, notifyOutgoingListeners: notify } = s;
-  if (typeof send !== "function" || typeof notify !== "function" || !Array.isArray(s.sendBuffer)) return noop;
-  const ownSend = Object.hasOwn(s, "packet");
-  const ownNotify = Object.hasOwn(s, "notifyOutgoingListeners");
+  if (typeof send !== "function" || typeof notify !== "function") return noop;
   s.packet = function (this: SendInternals, packet) {
-    if (isEmit(packet) && this.sendBuffer) this.sendBuffer.push(packet);
+    if (isEmit(packet)) this.sendBuffer?.push(packet);
     else send.call(this, packet);
   };
   s.notifyOutgoingListeners = function (this: SendInternals, packet) {
     if (!isEmit(packet)) notify.call(this, packet);
   };
-  // socket.io's methods live on the prototype: deleting the overrides restores them, unless something had set
-  // its own before (then that is put back).
-  let held = true;
+  // socket.io's methods live on its prototype: deleting the overrides restores them (twice is harmless).
   return () => {
-    if (!held) return;
-    held = false;
-    if (ownSend) s.packet = send;
-    else delete s.packet;
-    if (ownNotify) s.notifyOutgoingListeners = notify;
-    else delete s.notifyOutgoingListeners;
+    delete s.packet;
+    delete s.notifyOutgoingListeners;
   };
 }
 
@@ -138,11 +130,8 @@ export function connectOverWebsocket(socket: { connect(): unknown }): void {
     return;
   }
   opts.rememberUpgrade = true;
-  try {
-    socket.connect();
-  } finally {
-    delete opts.rememberUpgrade;
-  }
+  socket.connect();
+  delete opts.rememberUpgrade;
 }
 
 interface ManagerInternals {

@@ -5,6 +5,7 @@ import {
   emitAfterLoggedOut,
   refuseEmits,
   UNREACHABLE_AFTER,
+  watch,
 } from "../../src/diagnostics.js";
 import { createEmitter } from "../../src/events.js";
 import { createLog } from "../../src/log.js";
@@ -39,7 +40,7 @@ function watchedSocket(url: string, options: Parameters<typeof io>[1], secrets: 
   sockets.push(socket);
   const diagnostics = createDiagnostics({ log: recorded.log, url, debug: true, now: Date.now });
   const events = createEmitter(() => undefined);
-  diagnostics.watch(socket, events);
+  watch(diagnostics, socket, events);
   return { socket, diagnostics, events, ...recorded };
 }
 

@@ -18,6 +18,7 @@ import {
   refuseEmits,
   SHAPE_ERRORS_BEFORE_GIVING_UP,
   UNREACHABLE_AFTER,
+  watch,
 } from "../../src/diagnostics.js";
 import { AuthedSocketError, RefreshError } from "../../src/errors.js";
 import { createEmitter } from "../../src/events.js";
@@ -65,7 +66,7 @@ function watched(options: { debug?: boolean; url?: string } = {}) {
   const events = createEmitter((error) => {
     throw error;
   });
-  const stop = diagnostics.watch(socket, events);
+  const stop = watch(diagnostics, socket, events);
   return {
     diagnostics,
     socket,
