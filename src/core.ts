@@ -3,7 +3,6 @@ import { ConnectionScope, expiryTolerance, judgeRefusal } from "./connection.js"
 import { emitAfterLoggedOut, refuseEmits } from "./diagnostics.js";
 import { AuthedSocketError, UnauthorizedError } from "./errors.js";
 import type { LoggedOutReason, RefreshReason } from "./events.js";
-import { keepLast } from "./expiry.js";
 import { clearOutsideAuth, isAbort, placeOutsideAuth, tokenForHandshake } from "./handshake.js";
 import { drained, requestInBand } from "./rotation.js";
 import { backoffDelay, clampDelay } from "./schedule.js";
@@ -19,6 +18,7 @@ import {
 } from "./socket-internals.js";
 import { TimerAt, timerAt } from "./timer.js";
 import type { KeptToken } from "./token.js";
+import { keepLast, noop } from "./util.js";
 
 /** How long a connection must live before the refusals counted so far are forgotten. */
 const SETTLE_MS = 2000;
@@ -389,5 +389,3 @@ export class ClientCore extends ClientBase {
     this.events.emit("logged_out", error ? { reason, error } : { reason });
   }
 }
-
-function noop(): void {}

@@ -20,6 +20,7 @@ import {
   type Log,
   type SocketError,
 } from "./log.js";
+import { noop } from "./util.js";
 
 // ---- the URL ------------------------------------------------------------------------------------------------
 
@@ -211,8 +212,6 @@ const HINTS: Record<Exclude<LoggedOutReason, "logout">, string> = {
   refresh_failed: "connect() starts a new session",
   revoked: "The server ended the session; the user must sign in again",
 };
-
-const noop = (): void => undefined;
 
 /**
  * Listens to a socket and the lifecycle emitter and says what matters: one warning when the server cannot be reached,

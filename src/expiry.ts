@@ -1,4 +1,5 @@
 import { jwtDecode } from "jwt-decode";
+import { keepLast } from "./util.js";
 
 /** What a token provider may return: a string, an object with an explicit expiry, or null for "no token". */
 export type TokenResult =
@@ -178,9 +179,4 @@ export class SkewEstimator {
     if (skew === Number.NEGATIVE_INFINITY) skew = Math.min(upper, 0);
     return skew > 0 && skew < SKEW_DEADBAND_MS ? 0 : skew;
   }
-}
-
-/** `list`, or its last `size` items when it is longer: a new, exactly sized array either way. */
-export function keepLast<T>(list: T[], size: number): T[] {
-  return list.length > size ? list.slice(list.length - size) : list;
 }

@@ -2,6 +2,7 @@
  * Every touch of socket.io-client's private fields lives here, so a rename in socket.io-client breaks one module and
  * the unit test that pins these names (test/unit/socket-internals.test.ts), not the client silently.
  */
+import { noop } from "./util.js";
 
 interface Internals {
   /** The recovery session id (connectionStateRecovery); sent back in the next CONNECT packet. */
@@ -78,8 +79,6 @@ interface SendInternals {
 
 /** socket.io-parser's EVENT and BINARY_EVENT packet types: the app's emits. */
 const isEmit = (packet: { type: number }) => packet.type === 2 || packet.type === 5;
-
-const noop = (): void => undefined;
 
 /**
  * Keeps the app's new emits off the wire until the returned function is called: they wait in the socket's send

@@ -1,9 +1,10 @@
 import { checkProviderResult, type ProviderResult, refreshThrew, ShapeErrorCounter } from "./diagnostics.js";
 import { AuthedSocketError, RefreshError, UnauthorizedError } from "./errors.js";
 import type { RefreshReason } from "./events.js";
-import { anchorToken, type HeldToken, keepLast, SkewEstimator, type TokenResult } from "./expiry.js";
+import { anchorToken, type HeldToken, SkewEstimator, type TokenResult } from "./expiry.js";
 import type { NormalizedOptions, RefreshContext } from "./options.js";
 import { backoffDelay, refreshFloor, refreshInstantInWindow } from "./schedule.js";
+import { keepLast } from "./util.js";
 
 /** A held token plus the local instant at which it should be refreshed (a random pick in its refresh window). */
 export interface KeptToken extends HeldToken {

@@ -185,43 +185,34 @@ describe("a server that does not enforce expiry", () => {
 });
 
 describe("the transport a re-handshake opens on", () => {
-  /** The transport each new engine connection of `s` opened on, in order. */
-  function openedOn(s: Awaited<ReturnType<typeof cuttingServer>>): string[] {
-    const names: string[] = [];
-    s.io.engine.on("connection", (conn: { transport: { name: string } }) => names.push(conn.transport.name));
-    return names;
+  /**
+   * Two rotations of 2-s tokens against a cutting server (`rotation: "reconnect"`): the transport each of the first
+   * three engine connections opened on, the kicks, and the client.
+   */
+  async function twoRotations(socket: { rememberUpgrade?: boolean } = {}) {
+    const s = await cuttingServer();
+    const opened: string[] = [];
+    s.io.engine.on("connection", (conn: { transport: { name: string } }) => opened.push(conn.transport.name));
+    const client = createAuthedSocket(s.url, {
+      refresh: async () => signToken({ ttlSec: 2 }),
+      rotation: "reconnect",
+      logger: null,
+      socket,
+    });
+    clients.push(client);
+    await client.waitFor("authenticated", { timeoutMs: 5000 });
+    await waitUntil(() => s.accepted().length >= 3, { timeoutMs: 8000, what: "two rotations" });
+    return { opened: opened.slice(0, 3), kicks: s.kicks.length, client };
   }
 
   it("a rotation of a connection that runs on websocket opens the next one on websocket, with no polling handshake", async () => {
-    const s = await cuttingServer();
-    const opened = openedOn(s);
-    const client = createAuthedSocket(s.url, {
-      refresh: async () => signToken({ ttlSec: 2 }),
-      rotation: "reconnect",
-      logger: null,
-    });
-    clients.push(client);
-    await client.waitFor("authenticated", { timeoutMs: 5000 });
-    await waitUntil(() => s.accepted().length >= 3, { timeoutMs: 8000, what: "two rotations" });
-    expect({ opened: opened.slice(0, 3), kicks: s.kicks.length }).toEqual({
-      opened: ["polling", "websocket", "websocket"],
-      kicks: 0,
-    });
+    const { opened, kicks } = await twoRotations();
+    expect({ opened, kicks }).toEqual({ opened: ["polling", "websocket", "websocket"], kicks: 0 });
   });
 
   it("an app that set socket.rememberUpgrade keeps its choice: every connection starts with polling", async () => {
-    const s = await cuttingServer();
-    const opened = openedOn(s);
-    const client = createAuthedSocket(s.url, {
-      refresh: async () => signToken({ ttlSec: 2 }),
-      rotation: "reconnect",
-      logger: null,
-      socket: { rememberUpgrade: false },
-    });
-    clients.push(client);
-    await client.waitFor("authenticated", { timeoutMs: 5000 });
-    await waitUntil(() => s.accepted().length >= 3, { timeoutMs: 8000, what: "two rotations" });
-    expect(opened.slice(0, 3)).toEqual(["polling", "polling", "polling"]);
+    const { opened, client } = await twoRotations({ rememberUpgrade: false });
+    expect(opened).toEqual(["polling", "polling", "polling"]);
     expect(client.socket.io.opts.rememberUpgrade).toBe(false);
   });
 });
