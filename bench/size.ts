@@ -12,10 +12,11 @@ import { build, type Plugin } from "esbuild";
  * turning the per-client closure factories into classes cost ~450 B of bundle for ~5 KB less heap per connected
  * client, and the shared socket/Manager listeners, lazy emitter bus, shared option defaults and TimerAt another
  * ~570 B for heap per client 1.48x -> 1.24x raw; then the websocket-first reconnect and the emit hold
- * during a drain another ~230 B, with ~140 B won back (Diagnostics.watch out of the class, one shared noop): 15,492 B);
+ * during a drain another ~230 B, with ~140 B won back (Diagnostics.watch out of the class, one shared noop), and the
+ * bound on a handshake the server never answers ~80 B: 15,572 B);
  * issue 8 asks for 5,000 B, which needs the diagnostics' texts and the option checks made opt-in or much shorter.
  */
-export const BUDGET_GZIP_BYTES = 15_500;
+export const BUDGET_GZIP_BYTES = 15_600;
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 

@@ -17,6 +17,8 @@ export class ConnectionScope {
   rotating: KeptToken | null = null;
   /** When the connection opened (local epoch ms); refusals on a connection that lived long stop counting in a row. */
   openedAt = 0;
+  /** Cancels the wait for the server's answer to this handshake's CONNECT (ClientCore.authenticate). */
+  answerWait: (() => void) | null = null;
   /** Made at the first `own` (most connections never need one). */
   private cleanups: (() => void)[] | null = null;
   private ended = false;
@@ -37,6 +39,8 @@ export class ConnectionScope {
   dispose(): void {
     if (this.ended) return;
     this.ended = true;
+    this.answerWait?.();
+    this.answerWait = null;
     const { cleanups } = this;
     this.cleanups = null;
     if (cleanups) for (const cleanup of cleanups) cleanup();

@@ -106,6 +106,15 @@ export class ClientCore extends ClientBase {
       if (o.tokenIn !== "auth" && placeOutsideAuth(socket, o.tokenIn, outcome.token))
         return this.reconnect(0);
       cb(o.tokenIn === "auth" ? connectAuth(o.socket.auth, outcome.token.value) : { ...o.socket.auth });
+      // A server that never answers the CONNECT (a middleware that never calls next, a connect handler that threw)
+      // would leave the client connecting for ever: socket.io's own `timeout` bounds the wait for its answer too.
+      const wait = socket.io.timeout();
+      // Cancelled when the server answers (opened) and when the scope ends: when it fires, the attempt is live.
+      if (typeof wait === "number" && wait > 0)
+        s.answerWait = timerAt(this, this.now() + wait, () => {
+          this.log.warn(`no answer to the handshake in ${wait} ms (socket.timeout); retrying`);
+          this.reconnect(this.backoff());
+        });
     });
   }
 
@@ -305,6 +314,8 @@ export class ClientCore extends ClientBase {
   /** @internal The server accepted the handshake of the live scope. */
   opened(s: ConnectionScope): void {
     this.cancelReconnect();
+    s.answerWait?.();
+    s.answerWait = null;
     s.open = true;
     this.setState("authenticated");
     s.openedAt = this.now();

@@ -32,3 +32,35 @@ it("after the Manager gave up reconnecting (reconnectionAttempts), the client is
   client.connect();
   expect(client.state).toBe("connecting");
 });
+
+it("a server that never answers the handshake (a middleware that never calls next): after socket.timeout the client warns and tries again", async () => {
+  const server = await startServer();
+  let handshakes = 0;
+  server.io.use((_socket, next) => {
+    // The first handshake hangs, as behind a middleware with a forgotten next() or a connect handler that threw.
+    if (++handshakes > 1) next();
+  });
+  const warnings: string[] = [];
+  const states: string[] = [];
+  const client = createAuthedSocket(server.url, {
+    refresh: () => signToken({ ttlSec: 600 }),
+    logger: { warn: (message: string) => warnings.push(message) },
+    socket: { timeout: 400 },
+    retry: { baseDelayMs: 50, maxDelayMs: 50 },
+    on: { state: ({ to }) => states.push(to) },
+  });
+  clients.push(client);
+  try {
+    await client.waitFor("authenticated", { timeoutMs: 5000 });
+    expect({ handshakes, states }).toEqual({
+      handshakes: 2,
+      states: ["connecting", "reconnecting", "connecting", "authenticated"],
+    });
+    expect(warnings).toEqual([
+      "authed-socket: no answer to the handshake in 400 ms (socket.timeout); retrying",
+    ]);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
