@@ -79,6 +79,8 @@ export class FakeSocket extends FakeEmitter {
   readonly io = Object.assign(new FakeEmitter(), {
     opts: {} as Record<string, unknown>,
     reconnection: () => true,
+    /** socket.io's default connection timeout, which also bounds the client's wait for a CONNECT's answer. */
+    timeout: () => 20_000,
   });
 
   constructor(private readonly world: World) {

@@ -45,19 +45,21 @@ it("a server that never answers the handshake (a middleware that never calls nex
   const client = createAuthedSocket(server.url, {
     refresh: () => signToken({ ttlSec: 600 }),
     logger: { warn: (message: string) => warnings.push(message) },
-    socket: { timeout: 400 },
+    // socket.io's `timeout` also bounds opening the transport: 400 ms was too short for that beside the Chromium
+    // suites on a two-core machine (a transport timeout then retried before the handshake wait ran out).
+    socket: { timeout: 2000 },
     retry: { baseDelayMs: 50, maxDelayMs: 50 },
     on: { state: ({ to }) => states.push(to) },
   });
   clients.push(client);
   try {
-    await client.waitFor("authenticated", { timeoutMs: 5000 });
+    await client.waitFor("authenticated", { timeoutMs: 8000 });
     expect({ handshakes, states }).toEqual({
       handshakes: 2,
       states: ["connecting", "reconnecting", "connecting", "authenticated"],
     });
     expect(warnings).toEqual([
-      "authed-socket: no answer to the handshake in 400 ms (socket.timeout); retrying",
+      "authed-socket: no answer to the handshake in 2000 ms (socket.timeout); retrying",
     ]);
   } finally {
     client.close();

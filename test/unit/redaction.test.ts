@@ -156,6 +156,7 @@ class FakeSocket extends FakeEmitter {
     on: () => {},
     off: () => {},
     reconnection: () => true,
+    timeout: () => 20_000,
   };
 
   connect(): this {
