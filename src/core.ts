@@ -106,10 +106,9 @@ export class ClientCore extends ClientBase {
       if (o.tokenIn !== "auth" && placeOutsideAuth(socket, o.tokenIn, outcome.token))
         return this.reconnect(0);
       cb(o.tokenIn === "auth" ? connectAuth(o.socket.auth, outcome.token.value) : { ...o.socket.auth });
-      // A server that never answers the CONNECT (a middleware that never calls next, a connect handler that threw)
-      // would leave the client connecting for ever: socket.io's own `timeout` bounds the wait for its answer too.
+      // A server that never answers the CONNECT (a middleware that never calls next) would leave the client
+      // connecting for ever: socket.io's `timeout` bounds that wait too. Cancelled at `opened` and with the scope.
       const wait = socket.io.timeout();
-      // Cancelled when the server answers (opened) and when the scope ends: when it fires, the attempt is live.
       if (typeof wait === "number" && wait > 0)
         s.answerWait = timerAt(this, this.now() + wait, () => {
           this.log.warn(`no answer to the handshake in ${wait} ms (socket.timeout); retrying`);
@@ -260,8 +259,7 @@ export class ClientCore extends ClientBase {
       expiresAt === null || presented === null
         ? this.now() + DRAIN_MAX_MS
         : expiresAt - Math.min(expiryTolerance(presented), DRAIN_GUARD_MS);
-    // New emits wait in socket.io's buffer from here on, so the drain ends within one ack round trip.
-    const release = holdEmits(this.socket);
+    const release = holdEmits(this.socket); // the drain then ends within one ack round trip
     s.own(release);
     void drained(this.socket, s, this, until).then(() => {
       release();
