@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { type AuthedSocket, createAuthedSocket } from "../../src/index.js";
+import { ackLoop } from "../helpers/ack-loop.js";
 import { startAuthServer } from "../helpers/auth-server.js";
 import { signToken } from "../helpers/jwt.js";
 import { waitUntil } from "../helpers/wait.js";
@@ -20,37 +21,6 @@ async function cuttingServer(options: Parameters<typeof startAuthServer>[0] = {}
   const s = await startAuthServer({ cutAtExpiry: true, ...options });
   servers.push(s);
   return s;
-}
-
-/** Sends `timeout(2000).emitWithAck("echo")` every 50 ms until stopped; counts what came back. */
-function ackLoop(client: AuthedSocket) {
-  let sent = 0;
-  let acked = 0;
-  const lost: { n: number; sentAt: number; why: string }[] = [];
-  const pending = new Set<Promise<void>>();
-  const timer = setInterval(() => {
-    const n = ++sent;
-    const sentAt = Date.now();
-    const p = client.socket
-      .timeout(2000)
-      .emitWithAck("echo", n)
-      .then(
-        (value) => {
-          if (value === n) acked++;
-          else lost.push({ n, sentAt, why: `wrong value ${String(value)}` });
-        },
-        (error: Error) => void lost.push({ n, sentAt, why: error.message }),
-      )
-      .finally(() => pending.delete(p));
-    pending.add(p);
-  }, 50);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await Promise.all([...pending]);
-      return { sent, acked, lost };
-    },
-  };
 }
 
 describe("a server that cuts connections at the token's expiry", () => {

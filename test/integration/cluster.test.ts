@@ -12,20 +12,14 @@ import { client, closeClients, record } from "../helpers/companion.js";
 import { signToken, TEST_SECRET } from "../helpers/jwt.js";
 import { REDIS_INSTALL_HINT, type RedisServer, redisServerAvailable, startRedis } from "../helpers/redis.js";
 import { startServer, type TestServer } from "../helpers/server.js";
+import { needsProgram } from "../helpers/system-program.js";
 import { nextEvent, waitUntil } from "../helpers/wait.js";
 
-const available = redisServerAvailable();
-// On CI the suite runs regardless and fails in beforeAll with the install hint; on a dev machine it is skipped loudly.
-const skip = !available && process.env.CI !== "true";
-if (skip) {
-  console.warn(
-    `\n${"!".repeat(78)}\n!! cluster.test.ts SKIPPED: redis-server is not installed.\n!! Install it with: ${REDIS_INSTALL_HINT}\n${"!".repeat(78)}\n`,
-  );
-}
+const need = needsProgram("cluster.test.ts", "redis-server", redisServerAvailable(), REDIS_INSTALL_HINT);
 
 type RedisClient = ReturnType<typeof createClient>;
 
-describe.skipIf(skip)("cluster: two nodes joined by @socket.io/redis-adapter", () => {
+describe.skipIf(need.skip)("cluster: two nodes joined by @socket.io/redis-adapter", () => {
   let redis: RedisServer;
   const clients: RedisClient[] = [];
   const nodes: TestServer[] = [];
@@ -46,11 +40,7 @@ describe.skipIf(skip)("cluster: two nodes joined by @socket.io/redis-adapter", (
   }
 
   beforeAll(async () => {
-    if (!available) {
-      throw new Error(
-        `redis-server is required for the cluster test on CI; install it with: ${REDIS_INSTALL_HINT}`,
-      );
-    }
+    need.requireIt();
     redis = await startRedis();
   });
 

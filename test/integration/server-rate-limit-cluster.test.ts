@@ -10,19 +10,18 @@ import { client, closeClients, connected, refused } from "../helpers/companion.j
 import { signToken, TEST_SECRET } from "../helpers/jwt.js";
 import { REDIS_INSTALL_HINT, type RedisServer, redisServerAvailable, startRedis } from "../helpers/redis.js";
 import { startServer, type TestServer } from "../helpers/server.js";
+import { needsProgram } from "../helpers/system-program.js";
 
-const available = redisServerAvailable();
-// On CI the suite runs regardless and fails in beforeAll with the install hint; on a dev machine it is skipped loudly.
-const skip = !available && process.env.CI !== "true";
-if (skip) {
-  console.warn(
-    `\n${"!".repeat(78)}\n!! server-rate-limit-cluster.test.ts SKIPPED: redis-server is not installed.\n!! Install it with: ${REDIS_INSTALL_HINT}\n${"!".repeat(78)}\n`,
-  );
-}
+const need = needsProgram(
+  "server-rate-limit-cluster.test.ts",
+  "redis-server",
+  redisServerAvailable(),
+  REDIS_INSTALL_HINT,
+);
 
 type RedisClient = ReturnType<typeof createClient>;
 
-describe.skipIf(skip)("rate limits shared by two nodes (RateLimiterRedis)", () => {
+describe.skipIf(need.skip)("rate limits shared by two nodes (RateLimiterRedis)", () => {
   let redis: RedisServer;
   const redisClients: RedisClient[] = [];
   const nodes: TestServer[] = [];
@@ -52,10 +51,7 @@ describe.skipIf(skip)("rate limits shared by two nodes (RateLimiterRedis)", () =
   }
 
   beforeAll(async () => {
-    if (!available)
-      throw new Error(
-        `redis-server is required for the cluster rate-limit test on CI; install it with: ${REDIS_INSTALL_HINT}`,
-      );
+    need.requireIt();
     redis = await startRedis();
   });
 

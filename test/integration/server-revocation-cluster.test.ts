@@ -18,16 +18,15 @@ import { client, closeClients, disconnected, record, refresh, refused } from "..
 import { signToken, TEST_SECRET } from "../helpers/jwt.js";
 import { REDIS_INSTALL_HINT, type RedisServer, redisServerAvailable, startRedis } from "../helpers/redis.js";
 import { startServer, type TestServer } from "../helpers/server.js";
+import { needsProgram } from "../helpers/system-program.js";
 import { nextEvent, waitUntil } from "../helpers/wait.js";
 
-const available = redisServerAvailable();
-// On CI the suite runs regardless and fails in beforeAll with the install hint; on a dev machine it is skipped loudly.
-const skip = !available && process.env.CI !== "true";
-if (skip) {
-  console.warn(
-    `\n${"!".repeat(78)}\n!! server-revocation-cluster.test.ts SKIPPED: redis-server is not installed.\n!! Install it with: ${REDIS_INSTALL_HINT}\n${"!".repeat(78)}\n`,
-  );
-}
+const need = needsProgram(
+  "server-revocation-cluster.test.ts",
+  "redis-server",
+  redisServerAvailable(),
+  REDIS_INSTALL_HINT,
+);
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -57,7 +56,7 @@ class RecoveringRedisAdapter extends RedisAdapter {
   }
 }
 
-describe.skipIf(skip)("revocation across two nodes (redis-adapter + redisRevocationStore)", () => {
+describe.skipIf(need.skip)("revocation across two nodes (redis-adapter + redisRevocationStore)", () => {
   let redis: RedisServer;
   const redisClients: RedisClient[] = [];
   const nodes: Array<TestServer & { auth: SocketMiddleware }> = [];
@@ -99,11 +98,7 @@ describe.skipIf(skip)("revocation across two nodes (redis-adapter + redisRevocat
   }
 
   beforeAll(async () => {
-    if (!available) {
-      throw new Error(
-        `redis-server is required for the cluster revocation test on CI; install it with: ${REDIS_INSTALL_HINT}`,
-      );
-    }
+    need.requireIt();
     redis = await startRedis();
     nodeA = await startNode();
     nodeB = await startNode();

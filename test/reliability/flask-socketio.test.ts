@@ -2,7 +2,8 @@
 // process: the token is checked in the `connect` handler and refused with ConnectionRefusedError, and the server
 // cuts each connection at its handshake token's `exp` with an `auth_error`, as Flask apps commonly do.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type AuthedSocket, createAuthedSocket } from "../../src/index.js";
+import { type AuthedSocketOptions, createAuthedSocket } from "../../src/index.js";
+import { ackLoop } from "../helpers/ack-loop.js";
 import {
   FLASK_INSTALL_HINT,
   type FlaskServer,
@@ -10,25 +11,19 @@ import {
   startFlask,
 } from "../helpers/flask.js";
 import { signToken } from "../helpers/jwt.js";
+import { needsProgram } from "../helpers/system-program.js";
 import { waitUntil } from "../helpers/wait.js";
 
-const available = flaskSocketioAvailable();
-// On CI the suite runs regardless and fails in beforeAll with the install hint; on a dev machine it is skipped loudly.
-const skip = !available && process.env.CI !== "true";
-if (skip) {
-  console.warn(
-    `\n${"!".repeat(78)}\n!! flask-socketio.test.ts SKIPPED: Flask-SocketIO is not installed for /usr/bin/python3.\n!! Install it with: ${FLASK_INSTALL_HINT}\n${"!".repeat(78)}\n`,
-  );
-}
+const need = needsProgram(
+  "flask-socketio.test.ts",
+  "Flask-SocketIO for /usr/bin/python3",
+  flaskSocketioAvailable(),
+  FLASK_INSTALL_HINT,
+);
 
-describe.skipIf(skip)("a Flask-SocketIO server", () => {
+describe.skipIf(need.skip)("a Flask-SocketIO server", () => {
   const cleanups: Array<() => unknown> = [];
-  beforeAll(() => {
-    if (!available)
-      throw new Error(
-        `Flask-SocketIO is required for this suite on CI; install it with: ${FLASK_INSTALL_HINT}`,
-      );
-  });
+  beforeAll(() => need.requireIt());
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
@@ -38,29 +33,34 @@ describe.skipIf(skip)("a Flask-SocketIO server", () => {
     cleanups.push(() => server.stop());
     return server;
   }
-  function track(client: AuthedSocket): AuthedSocket {
+  /** A client of `server` whose refresh signs `ttlSec` tokens; records the refresh reasons and a logout. */
+  function flaskClient(
+    server: FlaskServer,
+    ttlSec: number,
+    options: Pick<AuthedSocketOptions, "getToken"> = {},
+  ) {
+    const seen = { reasons: [] as string[], loggedOut: null as string | null };
+    const client = createAuthedSocket(server.url, {
+      ...options,
+      refresh: async ({ reason }) => {
+        seen.reasons.push(reason);
+        return signToken({ ttlSec });
+      },
+      logger: null,
+      on: { logged_out: ({ reason }) => (seen.loggedOut = reason) },
+    });
     cleanups.push(() => client.close());
-    return client;
+    return { client, seen };
   }
 
   it("refuses a token signed with another key (ConnectionRefusedError): the client refreshes once and connects", async () => {
     const server = await flask();
-    const reasons: string[] = [];
-    let loggedOut: string | null = null;
-    const client = track(
-      createAuthedSocket(server.url, {
-        getToken: () => signToken({ secret: new TextEncoder().encode("another-secret-at-least-32-bytes!!") }),
-        refresh: async ({ reason }) => {
-          reasons.push(reason);
-          return signToken({ ttlSec: 60 });
-        },
-        logger: null,
-        on: { logged_out: ({ reason }) => (loggedOut = reason) },
-      }),
-    );
+    const { client, seen } = flaskClient(server, 60, {
+      getToken: () => signToken({ secret: new TextEncoder().encode("another-secret-at-least-32-bytes!!") }),
+    });
     await client.waitFor("authenticated", { timeoutMs: 10_000 });
     const echoed = await client.socket.timeout(5000).emitWithAck("echo", "hello");
-    expect({ verdicts: server.handshakes.map((h) => h.verdict), reasons, loggedOut, echoed }).toEqual({
+    expect({ verdicts: server.handshakes.map((h) => h.verdict), ...seen, echoed }).toEqual({
       verdicts: ["invalid", "accepted"],
       reasons: ["rejected"],
       loggedOut: null,
@@ -70,49 +70,27 @@ describe.skipIf(skip)("a Flask-SocketIO server", () => {
 
   it("cuts at expiry: 3-s tokens over five handshakes, an acked emit every 100 ms: one kick to learn from, then every rotation before expiry and no ack lost", async () => {
     const server = await flask({ cutAtExpiry: true });
-    const reasons: string[] = [];
-    let loggedOut: string | null = null;
-    const client = track(
-      createAuthedSocket(server.url, {
-        refresh: async ({ reason }) => {
-          reasons.push(reason);
-          return signToken({ ttlSec: 3 });
-        },
-        logger: null,
-        on: { logged_out: ({ reason }) => (loggedOut = reason) },
-      }),
-    );
+    const { client, seen } = flaskClient(server, 3);
     await client.waitFor("authenticated", { timeoutMs: 10_000 });
-    const lost: { at: number; why: string }[] = [];
-    let sent = 0;
-    const pending = new Set<Promise<unknown>>();
-    const ticker = setInterval(() => {
-      sent++;
-      const p = client.socket
-        .timeout(3000)
-        .emitWithAck("echo", sent)
-        .catch((error: Error) => lost.push({ at: Date.now(), why: error.message }))
-        .finally(() => pending.delete(p));
-      pending.add(p);
-    }, 100);
+    const loop = ackLoop(client, { everyMs: 100, timeoutMs: 3000 });
+    let outcome: Awaited<ReturnType<typeof loop.stop>> | undefined;
     try {
       await waitUntil(() => server.accepted().length >= 5, {
         timeoutMs: 30_000,
         what: "five accepted handshakes",
       });
     } finally {
-      clearInterval(ticker);
+      outcome = await loop.stop();
     }
-    await Promise.all([...pending]);
     const firstKick = server.kicks[0] ?? Number.POSITIVE_INFINITY;
     expect({
       kicks: server.kicks.length,
       refused: server.handshakes.filter((h) => h.verdict !== "accepted"),
-      // Acks in flight at the first kick fail with it: the server had not yet shown that it cuts.
-      lostAfterTheFirstKick: lost.filter((l) => l.at > firstKick + 1000),
-      forcedRefreshes: reasons.filter((r) => r !== "missing" && r !== "expiring"),
-      loggedOut,
+      // Acks in flight at the first kick fail with it (the server had not yet shown that it cuts); none sent after.
+      lostAfterTheFirstKick: outcome.lost.filter((l) => l.sentAt > firstKick),
+      forcedRefreshes: seen.reasons.filter((r) => r !== "missing" && r !== "expiring"),
+      loggedOut: seen.loggedOut,
     }).toEqual({ kicks: 1, refused: [], lostAfterTheFirstKick: [], forcedRefreshes: [], loggedOut: null });
-    expect(sent).toBeGreaterThan(50);
+    expect(outcome.sent).toBeGreaterThan(50);
   }, 60_000);
 });
