@@ -26,12 +26,58 @@ export interface Measured {
   gzipBytes: number;
 }
 
+/**
+ * What each concern of the client costs, for deciding what a smaller bundle would leave out: source files grouped by
+ * concern, with their minified bytes in the bundle (esbuild's metafile) and an estimate of their gzip share
+ * (the bundle's gzip size split in proportion to minified bytes: gzip does not split by file).
+ */
+const CONCERNS: Record<string, readonly string[]> = {
+  "lifecycle, rotation and reconnects": [
+    "core",
+    "client-base",
+    "client",
+    "wiring",
+    "connection",
+    "lifecycle",
+    "handshake",
+    "rotation",
+    "socket-internals",
+    "wait-for",
+    "events",
+    "refuse-emits",
+  ],
+  "token, expiry, skew and refresh schedule": ["token", "expiry", "clock", "schedule", "timer"],
+  "what the client explains (diagnostics, redacting log, refusal classes)": [
+    "diagnostics",
+    "log",
+    "classify",
+  ],
+  "option checks and their messages": ["options", "option-names", "environment"],
+  "errors and protocol": ["errors", "protocol", "util"],
+  "dependencies (jwt-decode, mitt)": ["node_modules/"],
+};
+
+function concernOf(file: string): string {
+  for (const [concern, names] of Object.entries(CONCERNS)) {
+    if (names.some((n) => (n.endsWith("/") ? file.startsWith(n) : file === `src/${n}.ts`))) return concern;
+  }
+  return "other";
+}
+
+export interface Breakdown {
+  concern: string;
+  minifiedBytes: number;
+  /** Estimated: the bundle's gzip bytes times this concern's share of the minified bytes. */
+  gzipBytesEstimate: number;
+  files: Record<string, number>;
+}
+
 async function measure(
   name: string,
   contents: string,
   external: string[],
   plugins: Plugin[] = [],
-): Promise<Measured> {
+): Promise<Measured & { breakdown: Breakdown[] }> {
   const result = await build({
     stdin: { contents, resolveDir: root, loader: "ts" },
     bundle: true,
@@ -42,10 +88,27 @@ async function measure(
     write: false,
     external,
     plugins,
+    metafile: true,
     logLevel: "silent",
   });
   const code = result.outputFiles[0]?.contents ?? new Uint8Array();
-  return { name, minifiedBytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
+  const gzipBytes = gzipSync(code, { level: 9 }).length;
+  const inputs = Object.values(result.metafile.outputs)[0]?.inputs ?? {};
+  const byConcern = new Map<string, Breakdown>();
+  for (const [file, { bytesInOutput }] of Object.entries(inputs)) {
+    if (bytesInOutput === 0) continue;
+    const concern = concernOf(file);
+    const row = byConcern.get(concern) ?? { concern, minifiedBytes: 0, gzipBytesEstimate: 0, files: {} };
+    row.minifiedBytes += bytesInOutput;
+    row.files[file] = bytesInOutput;
+    byConcern.set(concern, row);
+  }
+  const breakdown = [...byConcern.values()].sort((a, b) => b.minifiedBytes - a.minifiedBytes);
+  for (const row of breakdown) {
+    row.gzipBytesEstimate = Math.round((gzipBytes * row.minifiedBytes) / code.length);
+    row.files = Object.fromEntries(Object.entries(row.files).sort((a, b) => b[1] - a[1]));
+  }
+  return { name, minifiedBytes: code.length, gzipBytes, breakdown };
 }
 
 export async function sizes() {
@@ -83,12 +146,15 @@ export async function sizes() {
     'export { io } from "socket.io-client";',
     [],
   );
+  // The breakdown is shown for the typical import only; the other rows keep to their totals.
+  const totals = ({ breakdown: _, ...m }: Measured & { breakdown: Breakdown[] }): Measured => m;
   return {
-    client,
-    entry,
-    react,
-    reactAlone,
-    baseline,
+    client: totals(client),
+    clientBreakdown: client.breakdown,
+    entry: totals(entry),
+    react: totals(react),
+    reactAlone: totals(reactAlone),
+    baseline: totals(baseline),
     budgetGzipBytes: BUDGET_GZIP_BYTES,
     withinBudget: client.gzipBytes <= BUDGET_GZIP_BYTES,
     clientOverBaseline: Number((client.gzipBytes / baseline.gzipBytes).toFixed(3)),
