@@ -11,6 +11,7 @@ import {
   connectOverWebsocket,
   discardBuffered,
   discardQueued,
+  dropEventsOfEarlierAttempts,
   forgetRecoverySession,
   forgetTransportToken,
   holdEmits,
@@ -86,6 +87,7 @@ export class ClientCore extends ClientBase {
   /** @internal socket.io calls this for every CONNECT packet: one new connection scope each time. */
   authenticate(cb: (data: object) => void): void {
     if (this.scope) this.endScope(this.scope);
+    dropEventsOfEarlierAttempts(this.socket);
     const s = new ConnectionScope();
     this.scope = s;
     const { o, keeper, socket } = this;
@@ -101,13 +103,11 @@ export class ClientCore extends ClientBase {
       if (outcome.kind === "wait") return this.reconnect(outcome.pending);
       if (outcome.kind === "failed") return this.onRefreshError(outcome.error);
       this.present(s, outcome.token);
-      // Headers and the query string travel when the transport opens, before this callback: if they carried an
-      // older token, reopen the transport with the new one instead of completing this handshake.
+      // Headers and the query travel as the transport opens: if they carried an older token, reopen with this one.
       if (o.tokenIn !== "auth" && placeOutsideAuth(socket, o.tokenIn, outcome.token))
         return this.reconnect(0);
       cb(o.tokenIn === "auth" ? connectAuth(o.socket.auth, outcome.token.value) : { ...o.socket.auth });
-      // A server that never answers the CONNECT (a middleware that never calls next) would leave the client
-      // connecting for ever: socket.io's `timeout` bounds that wait too. Cancelled at `opened` and with the scope.
+      // A CONNECT never answered (an io.use that never calls next) is bounded by socket.io's `timeout` too.
       const wait = socket.io.timeout();
       if (typeof wait === "number" && wait > 0)
         s.answerWait = timerAt(this, this.now() + wait, () => {

@@ -10,6 +10,8 @@ interface Internals {
   /** The offset of the last packet received in that session. */
   _lastOffset?: string | undefined;
   sendBuffer: { id?: number }[];
+  /** Events received before the CONNECT answer; socket.io-client hands them to listeners at the next `connect`. */
+  receiveBuffer: unknown[];
   acks: Record<string, ((...args: unknown[]) => void) & { withError?: boolean }>;
   _queue?: { tryCount: number; args: unknown[] }[];
 }
@@ -24,6 +26,17 @@ export function forgetRecoverySession(socket: object): void {
   const s = socket as Internals;
   s._pid = undefined;
   s._lastOffset = undefined;
+}
+
+/**
+ * Drops events the server sent on an earlier connection attempt that it never accepted. socket.io-client keeps what
+ * arrives before the CONNECT answer and delivers it at the next `connect`, even one of a later attempt: an
+ * `auth_error` a python-socketio connect handler sent with its refusal would be read as refusing the next token.
+ * Called as a new handshake starts, so what arrives for this attempt is kept.
+ */
+export function dropEventsOfEarlierAttempts(socket: object): void {
+  const s = socket as Internals;
+  if (s.receiveBuffer?.length) s.receiveBuffer = [];
 }
 
 /** Drops emits buffered while disconnected; their acks fail instead of waiting forever. */

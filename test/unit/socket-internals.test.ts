@@ -10,6 +10,7 @@ import {
   connectAuth,
   discardBuffered,
   discardQueued,
+  dropEventsOfEarlierAttempts,
   forgetRecoverySession,
   holdEmits,
 } from "../../src/socket-internals.js";
@@ -29,6 +30,7 @@ type Internal = {
 };
 
 type Emitting = Internal & {
+  onAny(listener: (...args: unknown[]) => void): void;
   timeout(ms: number): { emit(...args: unknown[]): void };
   emit(...args: unknown[]): void;
   close(): void;
@@ -70,6 +72,32 @@ describe("socket.io-client internals", () => {
     expect(r._queue).toHaveLength(0);
     s.close();
     r.close();
+  });
+});
+
+describe("events received before the CONNECT answer", () => {
+  it("socket.io-client delivers them at the next connect, even of a later attempt; dropEventsOfEarlierAttempts forgets them", () => {
+    const heard: unknown[] = [];
+    const s = socket();
+    s.onAny((...args: unknown[]) => heard.push(args));
+    s.onpacket({ type: 2, nsp: s.nsp, data: ["auth_error", { message: "Invalid token" }] }); // EVENT, not connected
+    s.onpacket({ type: 1, nsp: s.nsp }); // DISCONNECT before any CONNECT answer: the attempt was refused
+    expect(heard).toEqual([]);
+    s.packet = () => undefined;
+    s.onconnect("id-1");
+    expect(heard).toEqual([["auth_error", { message: "Invalid token" }]]); // what the client must prevent
+
+    const t = socket();
+    t.onAny((...args: unknown[]) => heard.push(args));
+    t.onpacket({ type: 2, nsp: t.nsp, data: ["auth_error", { message: "Invalid token" }] });
+    t.onpacket({ type: 1, nsp: t.nsp });
+    dropEventsOfEarlierAttempts(t); // a new handshake starts
+    t.onpacket({ type: 2, nsp: t.nsp, data: ["welcome"] }); // sent on this attempt, before its CONNECT answer
+    t.packet = () => undefined;
+    t.onconnect("id-2");
+    expect(heard.slice(1)).toEqual([["welcome"]]);
+    s.close();
+    t.close();
   });
 });
 
