@@ -7,19 +7,38 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { TEST_SECRET } from "./jwt.js";
 
-export const FLASK_INSTALL_HINT = "apt-get install -y python3-flask-socketio python3-jwt";
+export const FLASK_INSTALL_HINT = "apt-get install -y python3-flask-socketio python3-jwt python3-eventlet";
 const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("../fixtures/flask_socketio_server.py", import.meta.url));
 
-/** True when Debian's python3 can import Flask-SocketIO and PyJWT. */
+/** True when Debian's python3 can import Flask-SocketIO, PyJWT and eventlet. */
 export function flaskSocketioAvailable(): boolean {
-  const probe = spawnSync(PYTHON, ["-c", "import flask_socketio, jwt"], { stdio: "ignore" });
+  const probe = spawnSync(PYTHON, ["-c", "import flask_socketio, jwt, eventlet"], { stdio: "ignore" });
   return probe.error === undefined && probe.status === 0;
 }
 
 export interface FlaskHandshake {
   verdict: "accepted" | "expired" | "invalid" | "missing";
   at: number;
+  /** The transport an accepted connection opened on. */
+  transport?: "polling" | "websocket";
+}
+
+/**
+ * How the server runs: "threading" under Werkzeug (HTTP long-polling only, Flask's development server) or
+ * "eventlet" under eventlet's WSGI server (polling and the websocket upgrade, as Flask-SocketIO apps are deployed).
+ */
+export type FlaskAsyncMode = "threading" | "eventlet";
+
+export interface FlaskOptions {
+  /** Emit `auth_error {code: TOKEN_EXPIRED}` and disconnect each connection at its handshake token's `exp`. */
+  cutAtExpiry?: boolean;
+  asyncMode?: FlaskAsyncMode;
+  /**
+   * How a bad token is turned away: "refuse" raises ConnectionRefusedError (a `connect_error` on the client);
+   * "auth_error" accepts, emits `auth_error` and disconnects inside the connect handler.
+   */
+  refuseWith?: "refuse" | "auth_error";
 }
 
 export interface FlaskServer {
@@ -31,16 +50,15 @@ export interface FlaskServer {
 }
 
 /** Starts the server and resolves once it listens (or rejects with its output). */
-export async function startFlask(
-  options: { cutAtExpiry?: boolean } = {},
-  timeoutMs = 15_000,
-): Promise<FlaskServer> {
+export async function startFlask(options: FlaskOptions = {}, timeoutMs = 15_000): Promise<FlaskServer> {
   const child: ChildProcess = spawn(PYTHON, [SCRIPT], {
     stdio: ["ignore", "pipe", "pipe"],
     env: {
       ...process.env,
       TOKEN_SECRET: new TextDecoder().decode(TEST_SECRET),
       CUT_AT_EXPIRY: options.cutAtExpiry ? "1" : "0",
+      ASYNC_MODE: options.asyncMode ?? "threading",
+      REFUSE_WITH: options.refuseWith ?? "refuse",
       PYTHONUNBUFFERED: "1",
     },
   });
@@ -62,13 +80,18 @@ export async function startFlask(
           listening?: number;
           handshake?: FlaskHandshake["verdict"];
           at?: number;
+          transport?: FlaskHandshake["transport"];
           kick?: number;
         };
         if (event.listening !== undefined) {
           clearTimeout(timer);
           resolve(event.listening);
         } else if (event.handshake !== undefined)
-          handshakes.push({ verdict: event.handshake, at: event.at ?? 0 });
+          handshakes.push({
+            verdict: event.handshake,
+            at: event.at ?? 0,
+            ...(event.transport ? { transport: event.transport } : {}),
+          });
         else if (event.kick !== undefined) kicks.push(event.kick);
       }
     });

@@ -1,11 +1,13 @@
-// The client against a real Flask-SocketIO server (python-socketio, polling transport under Werkzeug), in a child
-// process: the token is checked in the `connect` handler and refused with ConnectionRefusedError, and the server
-// cuts each connection at its handshake token's `exp` with an `auth_error`, as Flask apps commonly do.
+// The client against a real Flask-SocketIO server (python-socketio) in a child process, served two ways: under
+// Werkzeug (HTTP long-polling only) and under eventlet (polling, then the websocket upgrade). The token is checked in
+// the `connect` handler and refused with ConnectionRefusedError, and the server cuts each connection at its
+// handshake token's `exp` with an `auth_error`, as Flask apps commonly do.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AuthedSocketOptions, createAuthedSocket } from "../../src/index.js";
 import { ackLoop } from "../helpers/ack-loop.js";
 import {
   FLASK_INSTALL_HINT,
+  type FlaskOptions,
   type FlaskServer,
   flaskSocketioAvailable,
   startFlask,
@@ -28,7 +30,7 @@ describe.skipIf(need.skip)("a Flask-SocketIO server", () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function flask(options: { cutAtExpiry?: boolean } = {}): Promise<FlaskServer> {
+  async function flask(options: FlaskOptions = {}): Promise<FlaskServer> {
     const server = await startFlask(options);
     cleanups.push(() => server.stop());
     return server;
@@ -68,29 +70,72 @@ describe.skipIf(need.skip)("a Flask-SocketIO server", () => {
     });
   });
 
-  it("cuts at expiry: 3-s tokens over five handshakes, an acked emit every 100 ms: one kick to learn from, then every rotation before expiry and no ack lost", async () => {
-    const server = await flask({ cutAtExpiry: true });
-    const { client, seen } = flaskClient(server, 3);
+  it("accepts, then emits auth_error and disconnects a bad token in the connect handler (the recipe): one forced refresh, then connected", async () => {
+    const server = await flask({ refuseWith: "auth_error" });
+    const { client, seen } = flaskClient(server, 60, {
+      getToken: () => signToken({ secret: new TextEncoder().encode("another-secret-at-least-32-bytes!!") }),
+    });
     await client.waitFor("authenticated", { timeoutMs: 10_000 });
-    const loop = ackLoop(client, { everyMs: 100, timeoutMs: 3000 });
-    let outcome: Awaited<ReturnType<typeof loop.stop>> | undefined;
-    try {
-      await waitUntil(() => server.accepted().length >= 5, {
-        timeoutMs: 30_000,
-        what: "five accepted handshakes",
+    // The bad token's connection was accepted, so "authenticated" may have fired for it: wait for the good one.
+    await waitUntil(() => server.accepted().length >= 1, {
+      timeoutMs: 10_000,
+      what: "an accepted handshake",
+    });
+    const echoed = await client.socket.timeout(5000).emitWithAck("echo", "hello");
+    expect({ verdicts: server.handshakes.map((h) => h.verdict), ...seen, echoed }).toEqual({
+      verdicts: ["invalid", "accepted"],
+      reasons: ["rejected"],
+      loggedOut: null,
+      echoed: "hello",
+    });
+  });
+
+  it.each([
+    { asyncMode: "threading", served: "under Werkzeug (polling)" },
+    { asyncMode: "eventlet", served: "under eventlet (websocket)" },
+  ] as const)(
+    "cuts at expiry, $served: 3-s tokens over five handshakes, an acked emit every 100 ms: one kick to learn from, then every rotation before expiry and no ack lost",
+    async ({ asyncMode }) => {
+      const server = await flask({ cutAtExpiry: true, asyncMode });
+      const { client, seen } = flaskClient(server, 3);
+      await client.waitFor("authenticated", { timeoutMs: 10_000 });
+      const loop = ackLoop(client, { everyMs: 100, timeoutMs: 3000 });
+      let outcome: Awaited<ReturnType<typeof loop.stop>> | undefined;
+      try {
+        await waitUntil(() => server.accepted().length >= 5, {
+          timeoutMs: 30_000,
+          what: "five accepted handshakes",
+        });
+      } finally {
+        outcome = await loop.stop();
+      }
+      const firstKick = server.kicks[0] ?? Number.POSITIVE_INFINITY;
+      expect({
+        kicks: server.kicks.length,
+        refused: server.handshakes.filter((h) => h.verdict !== "accepted"),
+        // Acks in flight at the first kick fail with it (the server had not yet shown that it cuts); none sent after.
+        lostAfterTheFirstKick: outcome.lost.filter((l) => l.sentAt > firstKick),
+        forcedRefreshes: seen.reasons.filter((r) => r !== "missing" && r !== "expiring"),
+        loggedOut: seen.loggedOut,
+        // The first connection opens on polling (and upgrades where the server can); each re-handshake the client
+        // decides opens on the transport the connection it replaces ran on.
+        transports: server
+          .accepted()
+          .slice(0, 5)
+          .map((h) => h.transport),
+      }).toEqual({
+        kicks: 1,
+        refused: [],
+        lostAfterTheFirstKick: [],
+        forcedRefreshes: [],
+        loggedOut: null,
+        transports:
+          asyncMode === "eventlet"
+            ? ["polling", "websocket", "websocket", "websocket", "websocket"]
+            : ["polling", "polling", "polling", "polling", "polling"],
       });
-    } finally {
-      outcome = await loop.stop();
-    }
-    const firstKick = server.kicks[0] ?? Number.POSITIVE_INFINITY;
-    expect({
-      kicks: server.kicks.length,
-      refused: server.handshakes.filter((h) => h.verdict !== "accepted"),
-      // Acks in flight at the first kick fail with it (the server had not yet shown that it cuts); none sent after.
-      lostAfterTheFirstKick: outcome.lost.filter((l) => l.sentAt > firstKick),
-      forcedRefreshes: seen.reasons.filter((r) => r !== "missing" && r !== "expiring"),
-      loggedOut: seen.loggedOut,
-    }).toEqual({ kicks: 1, refused: [], lostAfterTheFirstKick: [], forcedRefreshes: [], loggedOut: null });
-    expect(outcome.sent).toBeGreaterThan(50);
-  }, 60_000);
+      expect(outcome.sent).toBeGreaterThan(50);
+    },
+    60_000,
+  );
 });
