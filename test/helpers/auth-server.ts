@@ -18,7 +18,12 @@ export type Style =
   /** `err.data = { code }` with the stable codes. */
   | "code"
   /** Accepts every handshake, then emits `auth_error` and disconnects when the token is bad (Flask-SocketIO). */
-  | "accept-then-complain";
+  | "accept-then-complain"
+  /**
+   * What python-socketio sends for a connect handler that calls `emit("auth_error")` and `disconnect()` on a bad
+   * token: the event and a DISCONNECT, before any answer to the CONNECT (it answers after the handler returns).
+   */
+  | "complain-before-connect";
 
 export interface AuthServerOptions {
   style?: Style;
@@ -85,6 +90,13 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       const err = new Error("Forbidden") as Error & { data?: unknown };
       err.data = { code: "FORBIDDEN" };
       return next(err);
+    }
+    if (verdict !== "accepted" && style === "complain-before-connect") {
+      // Written to the engine as python-socketio does; `next` is never called, so the namespace never accepts it.
+      const client = socket.client as unknown as { _packet(packet: object): void };
+      client._packet({ type: 2, nsp: socket.nsp.name, data: ["auth_error", { message: "Invalid token" }] });
+      client._packet({ type: 1, nsp: socket.nsp.name });
+      return;
     }
     if (verdict === "accepted" || style === "accept-then-complain") {
       (socket.data as { verdict?: string; exp?: number }).verdict = verdict;

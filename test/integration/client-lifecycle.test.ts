@@ -170,6 +170,30 @@ describe("server refusals", () => {
     expect(client.socket.connected).toBe(true);
   });
 
+  it("takes a server's disconnect before it answered the CONNECT as a refusal, and drops the auth_error sent with it", async () => {
+    const s = await server({ style: "complain-before-connect" });
+    const r = refresher();
+    const foreign = await signToken({
+      secret: new TextEncoder().encode("another-secret-that-is-32-bytes-long"),
+    });
+    const client = createAuthedSocket(s.url, { getToken: () => foreign, refresh: r.refresh, logger: null });
+    const seen = track(client);
+    await client.waitFor("authenticated", { timeoutMs: 8000 });
+    // Long enough for a stale auth_error to have been delivered on the new connection and acted on.
+    await client.socket.timeout(2000).emitWithAck("echo", "after");
+    expect({
+      reasons: r.calls.map((c) => c.reason),
+      verdicts: s.handshakes.map((h) => h.verdict),
+      authenticated: seen.authenticated?.length,
+      state: client.state,
+    }).toEqual({
+      reasons: ["rejected"],
+      verdicts: ["invalid", "accepted"],
+      authenticated: 1,
+      state: "authenticated",
+    });
+  });
+
   it("gives up with auth_rejected against a server that refuses every token, and stops handshaking", async () => {
     const s = await server({ style: "message", refuseAll: true });
     const r = refresher();
