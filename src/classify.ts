@@ -24,9 +24,13 @@ const AUTH_CODES = new Set<unknown>([
   "UNAUTHENTICATED",
 ]);
 
-/** Messages people's middlewares send when the token is missing, expired or invalid. */
+/**
+ * Messages people's middlewares send when the token is missing, expired or invalid. "Connection rejected by server"
+ * is what python-socketio says for a connect handler that returns False or raises a bare ConnectionRefusedError:
+ * that handler is where Flask-SocketIO apps check the token.
+ */
 const AUTH_MESSAGE =
-  /invalid or expired token|token (is )?(required|missing|expired|invalid)|no token|authentication (token )?required|authentication (failed|error)|not authenticated|unauthori[sz]ed|jwt (expired|malformed|must be provided)|invalid (token|signature|jwt)|expired token|token has expired/i;
+  /invalid or expired token|connection rejected by server|token (is )?(required|missing|expired|invalid)|no token|authentication (token )?required|authentication (failed|error)|not authenticated|unauthori[sz]ed|jwt (expired|malformed|must be provided)|invalid (token|signature|jwt)|expired token|token has expired/i;
 
 /**
  * Decides, in order, with one reason per line:

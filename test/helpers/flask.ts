@@ -35,10 +35,11 @@ export interface FlaskOptions {
   cutAtExpiry?: boolean;
   asyncMode?: FlaskAsyncMode;
   /**
-   * How a bad token is turned away: "refuse" raises ConnectionRefusedError (a `connect_error` on the client);
-   * "auth_error" accepts, emits `auth_error` and disconnects inside the connect handler.
+   * How a bad token is turned away: "refuse" raises ConnectionRefusedError with a message and "false" returns False
+   * (each a `connect_error` on the client); "auth_error" emits `auth_error` and calls disconnect() inside the
+   * connect handler.
    */
-  refuseWith?: "refuse" | "auth_error";
+  refuseWith?: "refuse" | "false" | "auth_error";
 }
 
 export interface FlaskServer {

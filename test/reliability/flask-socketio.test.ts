@@ -55,40 +55,27 @@ describe.skipIf(need.skip)("a Flask-SocketIO server", () => {
     return { client, seen };
   }
 
-  it("refuses a token signed with another key (ConnectionRefusedError): the client refreshes once and connects", async () => {
-    const server = await flask();
-    const { client, seen } = flaskClient(server, 60, {
-      getToken: () => signToken({ secret: new TextEncoder().encode("another-secret-at-least-32-bytes!!") }),
-    });
-    await client.waitFor("authenticated", { timeoutMs: 10_000 });
-    const echoed = await client.socket.timeout(5000).emitWithAck("echo", "hello");
-    expect({ verdicts: server.handshakes.map((h) => h.verdict), ...seen, echoed }).toEqual({
-      verdicts: ["invalid", "accepted"],
-      reasons: ["rejected"],
-      loggedOut: null,
-      echoed: "hello",
-    });
-  });
-
-  it("accepts, then emits auth_error and disconnects a bad token in the connect handler (the recipe): one forced refresh, then connected", async () => {
-    const server = await flask({ refuseWith: "auth_error" });
-    const { client, seen } = flaskClient(server, 60, {
-      getToken: () => signToken({ secret: new TextEncoder().encode("another-secret-at-least-32-bytes!!") }),
-    });
-    await client.waitFor("authenticated", { timeoutMs: 10_000 });
-    // The bad token's connection was accepted, so "authenticated" may have fired for it: wait for the good one.
-    await waitUntil(() => server.accepted().length >= 1, {
-      timeoutMs: 10_000,
-      what: "an accepted handshake",
-    });
-    const echoed = await client.socket.timeout(5000).emitWithAck("echo", "hello");
-    expect({ verdicts: server.handshakes.map((h) => h.verdict), ...seen, echoed }).toEqual({
-      verdicts: ["invalid", "accepted"],
-      reasons: ["rejected"],
-      loggedOut: null,
-      echoed: "hello",
-    });
-  });
+  it.each([
+    { refuseWith: "refuse", how: "raises ConnectionRefusedError with a message" },
+    { refuseWith: "false", how: 'returns False ("Connection rejected by server")' },
+    { refuseWith: "auth_error", how: "emits auth_error and calls disconnect() (the recipe)" },
+  ] as const)(
+    "a connect handler that $how for a token signed with another key: the client refreshes once and connects",
+    async ({ refuseWith }) => {
+      const server = await flask({ refuseWith });
+      const { client, seen } = flaskClient(server, 60, {
+        getToken: () => signToken({ secret: new TextEncoder().encode("another-secret-at-least-32-bytes!!") }),
+      });
+      await client.waitFor("authenticated", { timeoutMs: 10_000 });
+      const echoed = await client.socket.timeout(5000).emitWithAck("echo", "hello");
+      expect({ verdicts: server.handshakes.map((h) => h.verdict), ...seen, echoed }).toEqual({
+        verdicts: ["invalid", "accepted"],
+        reasons: ["rejected"],
+        loggedOut: null,
+        echoed: "hello",
+      });
+    },
+  );
 
   it.each([
     { asyncMode: "threading", served: "under Werkzeug (polling)" },

@@ -88,6 +88,7 @@ describe("classifyRefusal: messages", () => {
     "invalid signature",
     "jwt must be provided",
     "Not authenticated",
+    "Connection rejected by server", // python-socketio: a connect handler returned False
   ]) {
     it(`"${message}" → auth`, () => {
       expect(classifyRefusal(refusal(message))).toBe("auth");
