@@ -363,8 +363,7 @@ export function normalizeOptions(input: unknown, _url = ""): NormalizedOptions {
     const plugin = o.crossTab as Partial<CrossTabPlugin> | true | null;
     if (plugin === null || typeof plugin !== "object" || typeof plugin.attach !== "function")
       throw new TypeError(
-        'authed-socket: option "crossTab" takes crossTab() imported from "authed-socket" ' +
-          "(crossTab: crossTab() or crossTab({ name })), so bundles without it do not carry it",
+        'authed-socket: option "crossTab" takes crossTab() or crossTab({ name }), imported from "authed-socket"',
       );
     crossTab = plugin as CrossTabPlugin;
   }

@@ -35,8 +35,7 @@ export function forgetRecoverySession(socket: object): void {
  * Called as a new handshake starts, so what arrives for this attempt is kept.
  */
 export function dropEventsOfEarlierAttempts(socket: object): void {
-  const s = socket as Internals;
-  if (s.receiveBuffer?.length) s.receiveBuffer = [];
+  (socket as Internals).receiveBuffer = [];
 }
 
 /** Drops emits buffered while disconnected; their acks fail instead of waiting forever. */

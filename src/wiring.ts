@@ -76,8 +76,6 @@ function onDisconnect(this: object, reason: string): void {
   // The server dropped us without a word in the protocol (a cut at expiry, a restart, a kick). socket.io-client
   // will not reconnect by itself. Before it accepted the handshake (python-socketio's disconnect() in a connect
   // handler), it refused the token it was shown: that counts as a refusal.
-  if (!s.open)
-    core.log.debug("the server disconnected before accepting the handshake: a refusal of its token");
   core.onTokenRefused(s, !s.open);
 }
 

@@ -58,6 +58,8 @@ describe("normalizeOptions: each invalid option throws a TypeError naming it", (
     ["clock not an object", { clock: Date.now }, "clock"],
     ["timers not an object", { timers: "fake" }, "timers"],
     ["io not a function", { io: {} }, "io"],
+    ["crossTab true", { crossTab: true }, "crossTab"],
+    ["crossTab a plain object", { crossTab: { name: "app" } }, "crossTab"],
   ];
 
   for (const [label, patch, name] of table) {
@@ -71,6 +73,12 @@ describe("normalizeOptions: each invalid option throws a TypeError naming it", (
       expect(() => normalizeOptions(input)).toThrow(TypeError);
       expect(() => normalizeOptions(input)).toThrow('"options"');
     }
+  });
+
+  it("crossTab refused with the import that fixes it", () => {
+    expect(rejection({ crossTab: true }).message).toContain(
+      'crossTab() or crossTab({ name }), imported from "authed-socket"',
+    );
   });
 
   it("says what it got, so the mistake is visible", () => {
