@@ -22,7 +22,7 @@ import type { KeptToken } from "./token.js";
 import { keepLast, noop } from "./util.js";
 
 /** How long a connection must live before the refusals counted so far are forgotten. */
-const SETTLE_MS = 2000;
+export const SETTLE_MS = 2000;
 /** Longest single timer step: a timer that sleeps through a suspended machine is noticed within this time. */
 const STEP_MS = 30_000;
 /** Longest drain before a re-handshake when the connection's token has no known expiry. */

@@ -1,5 +1,5 @@
 import { classifyRefusal, retryDelay } from "./classify.js";
-import { type ClientCore, claimSocket, clientOf, releaseSocket } from "./core.js";
+import { type ClientCore, claimSocket, clientOf, releaseSocket, SETTLE_MS } from "./core.js";
 import { detectEnvironment, noEnvironment } from "./environment.js";
 import { AuthedSocketError } from "./errors.js";
 import { MAX_REVOKED_ROOMS, ProtocolEvent, type ReadyPayload, type RevokedPayload } from "./protocol.js";
@@ -74,9 +74,10 @@ function onDisconnect(this: object, reason: string): void {
   // Transport loss: the Manager reconnects, unless the app turned reconnection off.
   if (socket.active) return core.setState(socket.io.reconnection() ? "reconnecting" : "idle");
   // The server dropped us without a word in the protocol (a cut at expiry, a restart, a kick). socket.io-client
-  // will not reconnect by itself. Before it accepted the handshake (python-socketio's disconnect() in a connect
-  // handler), it refused the token it was shown: that counts as a refusal.
-  core.onTokenRefused(s, !s.open);
+  // will not reconnect by itself. Before it answered the handshake (python-socketio's disconnect() in a connect
+  // handler) or before the connection settled (a NestJS handleConnection that disconnects), it refused the token
+  // it was shown: that counts as a refusal. Later, it is a kick: the same token after a backoff.
+  core.onTokenRefused(s, !s.open || core.now() - s.openedAt < SETTLE_MS);
 }
 
 function onReady(this: object, payload: ReadyPayload): void {

@@ -23,7 +23,12 @@ export type Style =
    * What python-socketio sends for a connect handler that calls `emit("auth_error")` and `disconnect()` on a bad
    * token: the event and a DISCONNECT, before any answer to the CONNECT (it answers after the handler returns).
    */
-  | "complain-before-connect";
+  | "complain-before-connect"
+  /**
+   * Accepts every handshake and checks the token in the `connection` handler, disconnecting a bad one without a
+   * word: what a NestJS gateway's `handleConnection` with `client.disconnect()` does.
+   */
+  | "disconnect-on-connection";
 
 export interface AuthServerOptions {
   style?: Style;
@@ -98,7 +103,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       client._packet({ type: 1, nsp: socket.nsp.name });
       return;
     }
-    if (verdict === "accepted" || style === "accept-then-complain") {
+    if (verdict === "accepted" || style === "accept-then-complain" || style === "disconnect-on-connection") {
       (socket.data as { verdict?: string; exp?: number }).verdict = verdict;
       const exp = verdict === "accepted" && typeof token === "string" ? decodeJwt(token).exp : undefined;
       if (exp !== undefined) (socket.data as { exp?: number }).exp = exp;
@@ -137,6 +142,8 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       if (options.echoDelayMs) setTimeout(() => ack(value), options.echoDelayMs);
       else ack(value);
     });
+    if (style === "disconnect-on-connection" && (socket.data as { verdict?: string }).verdict !== "accepted")
+      return void socket.disconnect(true);
     if (style === "accept-then-complain" && (socket.data as { verdict?: string }).verdict !== "accepted") {
       setTimeout(() => {
         socket.emit("auth_error", { message: "Invalid token" });

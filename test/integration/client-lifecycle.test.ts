@@ -194,6 +194,53 @@ describe("server refusals", () => {
     });
   });
 
+  it("a server that accepts and then disconnects a bad token without a word (a NestJS handleConnection): one forced refresh, then connected", async () => {
+    const s = await server({ style: "disconnect-on-connection" });
+    const r = refresher();
+    const foreign = await signToken({
+      secret: new TextEncoder().encode("another-secret-that-is-32-bytes-long"),
+    });
+    const client = createAuthedSocket(s.url, { getToken: () => foreign, refresh: r.refresh, logger: null });
+    await waitUntil(() => s.accepted().length >= 1, { what: "an accepted handshake", timeoutMs: 8000 });
+    await client.socket.timeout(2000).emitWithAck("echo", "after");
+    expect({
+      reasons: r.calls.map((c) => c.reason),
+      verdicts: s.handshakes.map((h) => h.verdict),
+      state: client.state,
+    }).toEqual({ reasons: ["rejected"], verdicts: ["invalid", "accepted"], state: "authenticated" });
+  });
+
+  it("a server that disconnects a settled connection without a word (a kick): the same token again, no refresh, not a refusal", async () => {
+    const s = await server();
+    const r = refresher();
+    let offsetMs = 0; // the client's clock, moved past the 2-s settle time instead of waiting for it
+    const client = createAuthedSocket(s.url, {
+      refresh: r.refresh,
+      logger: null,
+      clock: { now: () => Date.now() + offsetMs },
+    });
+    await client.waitFor("authenticated", { timeoutMs: 5000 });
+    offsetMs = 3000;
+    s.sockets.at(-1)?.disconnect(true);
+    await waitUntil(() => s.accepted().length >= 2, { what: "a second accepted handshake", timeoutMs: 8000 });
+    expect({
+      reasons: r.calls.map((c) => c.reason),
+      sameToken: s.handshakes[1]?.token === s.handshakes[0]?.token,
+    }).toEqual({ reasons: ["missing"], sameToken: true });
+  });
+
+  it("a server that disconnects every token right after accepting it: logged out with auth_rejected after maxAuthRejections", async () => {
+    const s = await server({ style: "disconnect-on-connection", refuseAll: true });
+    const r = refresher();
+    const client = createAuthedSocket(s.url, { refresh: r.refresh, logger: null, maxAuthRejections: 3 });
+    const out = await client.waitFor("logged_out", { timeoutMs: 8000 });
+    expect({ reason: out.reason, handshakes: s.handshakes.length, refreshes: r.calls.length }).toEqual({
+      reason: "auth_rejected",
+      handshakes: 3,
+      refreshes: 3,
+    });
+  });
+
   it("gives up with auth_rejected against a server that refuses every token, and stops handshaking", async () => {
     const s = await server({ style: "message", refuseAll: true });
     const r = refresher();
