@@ -40,6 +40,8 @@ export interface FlaskOptions {
    * connect handler.
    */
   refuseWith?: "refuse" | "false" | "auth_error";
+  /** python-socketio's `always_connect`: the CONNECT is answered before the connect handler runs. */
+  alwaysConnect?: boolean;
 }
 
 export interface FlaskServer {
@@ -60,6 +62,7 @@ export async function startFlask(options: FlaskOptions = {}, timeoutMs = 15_000)
       CUT_AT_EXPIRY: options.cutAtExpiry ? "1" : "0",
       ASYNC_MODE: options.asyncMode ?? "threading",
       REFUSE_WITH: options.refuseWith ?? "refuse",
+      ALWAYS_CONNECT: options.alwaysConnect ? "1" : "0",
       PYTHONUNBUFFERED: "1",
     },
   });

@@ -56,17 +56,26 @@ describe.skipIf(need.skip)("a Flask-SocketIO server", () => {
   }
 
   it.each([
-    { refuseWith: "refuse", how: "raises ConnectionRefusedError with a message" },
-    { refuseWith: "false", how: 'returns False ("Connection rejected by server")' },
-    { refuseWith: "auth_error", how: "emits auth_error and calls disconnect() (the recipe)" },
+    ["raises ConnectionRefusedError with a message", { refuseWith: "refuse" }],
+    ['returns False ("Connection rejected by server")', { refuseWith: "false" }],
+    ["emits auth_error and calls disconnect() (the recipe)", { refuseWith: "auth_error" }],
+    [
+      "emits auth_error and calls disconnect() under always_connect (after the CONNECT answer)",
+      { refuseWith: "auth_error", alwaysConnect: true },
+    ],
   ] as const)(
-    "a connect handler that $how for a token signed with another key: the client refreshes once and connects",
-    async ({ refuseWith }) => {
-      const server = await flask({ refuseWith });
+    "a connect handler that %s for a token signed with another key: the client refreshes once and connects",
+    async (_how, options) => {
+      const server = await flask(options);
       const { client, seen } = flaskClient(server, 60, {
         getToken: () => signToken({ secret: new TextEncoder().encode("another-secret-at-least-32-bytes!!") }),
       });
-      await client.waitFor("authenticated", { timeoutMs: 10_000 });
+      // Under always_connect the bad token's connection is accepted first (and "authenticated" fires for it): wait
+      // for the server to accept the fresh token, by when the client has left the bad connection.
+      await waitUntil(() => server.accepted().length >= 1, {
+        timeoutMs: 10_000,
+        what: "an accepted handshake",
+      });
       const echoed = await client.socket.timeout(5000).emitWithAck("echo", "hello");
       expect({ verdicts: server.handshakes.map((h) => h.verdict), ...seen, echoed }).toEqual({
         verdicts: ["invalid", "accepted"],
@@ -78,11 +87,11 @@ describe.skipIf(need.skip)("a Flask-SocketIO server", () => {
   );
 
   it.each([
-    { asyncMode: "threading", served: "under Werkzeug (polling)" },
-    { asyncMode: "eventlet", served: "under eventlet (websocket)" },
+    ["under Werkzeug (polling)", "threading"],
+    ["under eventlet (websocket)", "eventlet"],
   ] as const)(
-    "cuts at expiry, $served: 3-s tokens over five handshakes, an acked emit every 100 ms: one kick to learn from, then every rotation before expiry and no ack lost",
-    async ({ asyncMode }) => {
+    "cuts at expiry, %s: 3-s tokens over five handshakes, an acked emit every 100 ms: one kick to learn from, then every rotation before expiry and no ack lost",
+    async (_served, asyncMode) => {
       const server = await flask({ cutAtExpiry: true, asyncMode });
       const { client, seen } = flaskClient(server, 3);
       await client.waitFor("authenticated", { timeoutMs: 10_000 });
