@@ -26,6 +26,11 @@ export async function signToken(options: SignOptions = {}): Promise<string> {
     .sign(options.secret ?? TEST_SECRET);
 }
 
+/** A well-formed token signed with a key no test server trusts: only the server can tell it is bad. */
+export function signForeignToken(options: Omit<SignOptions, "secret"> = {}): Promise<string> {
+  return signToken({ ...options, secret: new TextEncoder().encode("another-secret-that-is-32-bytes-long") });
+}
+
 /** Signs a token whose lifetime is given in milliseconds (iat/exp are whole seconds, so sub-second parts round). */
 export async function signTokenMs(ttlMs: number, options: Omit<SignOptions, "ttlSec"> = {}): Promise<string> {
   return signToken({ ...options, ttlSec: Math.max(1, Math.round(ttlMs / 1000)) });

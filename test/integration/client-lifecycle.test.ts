@@ -8,7 +8,7 @@ import {
   UnauthorizedError,
 } from "../../src/index.js";
 import { startAuthServer } from "../helpers/auth-server.js";
-import { signToken } from "../helpers/jwt.js";
+import { signForeignToken, signToken } from "../helpers/jwt.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const clients: AuthedSocket[] = [];
@@ -84,9 +84,7 @@ describe("server refusals", () => {
     const s = await server({ style: "message" });
     const r = refresher();
     // A token signed with another key: the client cannot know it is bad, only the server can.
-    const foreign = await signToken({
-      secret: new TextEncoder().encode("another-secret-that-is-32-bytes-long"),
-    });
+    const foreign = await signForeignToken();
     const client = createAuthedSocket(s.url, { getToken: () => foreign, refresh: r.refresh, logger: null });
     const seen = track(client);
     await client.waitFor("authenticated", { timeoutMs: 5000 });
@@ -106,9 +104,7 @@ describe("server refusals", () => {
     const bad =
       kind === "invalid"
         ? {
-            token: await signToken({
-              secret: new TextEncoder().encode("another-secret-that-is-32-bytes-long"),
-            }),
+            token: await signForeignToken(),
           }
         : { token: await signToken({ ttlSec: -5 }), expiresIn: 60_000 };
     const client = createAuthedSocket(s.url, { getToken: () => bad, refresh: r.refresh, logger: null });
@@ -155,9 +151,7 @@ describe("server refusals", () => {
   it("recovers from a server that accepts, then emits auth_error and disconnects", async () => {
     const s = await server({ style: "accept-then-complain" });
     const r = refresher();
-    const foreign = await signToken({
-      secret: new TextEncoder().encode("another-secret-that-is-32-bytes-long"),
-    });
+    const foreign = await signForeignToken();
     const client = createAuthedSocket(s.url, { getToken: () => foreign, refresh: r.refresh, logger: null });
     const seen = track(client);
     await waitUntil(() => (seen.authenticated?.length ?? 0) >= 2, {
@@ -173,9 +167,7 @@ describe("server refusals", () => {
   it("takes a server's disconnect before it answered the CONNECT as a refusal, and drops the auth_error sent with it", async () => {
     const s = await server({ style: "complain-before-connect" });
     const r = refresher();
-    const foreign = await signToken({
-      secret: new TextEncoder().encode("another-secret-that-is-32-bytes-long"),
-    });
+    const foreign = await signForeignToken();
     const client = createAuthedSocket(s.url, { getToken: () => foreign, refresh: r.refresh, logger: null });
     const seen = track(client);
     await client.waitFor("authenticated", { timeoutMs: 8000 });
@@ -197,9 +189,7 @@ describe("server refusals", () => {
   it("a server that accepts and then disconnects a bad token without a word (a NestJS handleConnection): one forced refresh, then connected", async () => {
     const s = await server({ style: "disconnect-on-connection" });
     const r = refresher();
-    const foreign = await signToken({
-      secret: new TextEncoder().encode("another-secret-that-is-32-bytes-long"),
-    });
+    const foreign = await signForeignToken();
     const client = createAuthedSocket(s.url, { getToken: () => foreign, refresh: r.refresh, logger: null });
     await waitUntil(() => s.accepted().length >= 1, { what: "an accepted handshake", timeoutMs: 8000 });
     await client.socket.timeout(2000).emitWithAck("echo", "after");

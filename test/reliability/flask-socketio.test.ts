@@ -12,7 +12,7 @@ import {
   flaskSocketioAvailable,
   startFlask,
 } from "../helpers/flask.js";
-import { signToken } from "../helpers/jwt.js";
+import { signForeignToken, signToken } from "../helpers/jwt.js";
 import { needsProgram } from "../helpers/system-program.js";
 import { waitUntil } from "../helpers/wait.js";
 
@@ -68,7 +68,7 @@ describe.skipIf(need.skip)("a Flask-SocketIO server", () => {
     async (_how, options) => {
       const server = await flask(options);
       const { client, seen } = flaskClient(server, 60, {
-        getToken: () => signToken({ secret: new TextEncoder().encode("another-secret-at-least-32-bytes!!") }),
+        getToken: () => signForeignToken(),
       });
       // Under always_connect the bad token's connection is accepted first (and "authenticated" fires for it): wait
       // for the server to accept the fresh token, by when the client has left the bad connection.

@@ -2,7 +2,7 @@
 // bad one without a word: the connection is accepted first, then cut, with nothing in the protocol to say why.
 import { afterEach, describe, expect, it } from "vitest";
 import { createAuthedSocket, type RefreshContext } from "../../src/index.js";
-import { signToken } from "../helpers/jwt.js";
+import { signForeignToken, signToken } from "../helpers/jwt.js";
 import { type NestServer, startNestServer } from "../helpers/nest-server.js";
 import { waitUntil } from "../helpers/wait.js";
 
@@ -32,7 +32,7 @@ describe("a NestJS gateway that disconnects bad tokens in handleConnection", () 
     const server = await nest();
     const r = refresher();
     const client = createAuthedSocket(server.url, {
-      getToken: () => signToken({ secret: new TextEncoder().encode("another-secret-that-is-32-bytes-long") }),
+      getToken: () => signForeignToken(),
       refresh: r.refresh,
       logger: null,
     });
