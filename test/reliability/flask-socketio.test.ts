@@ -39,7 +39,7 @@ describe.skipIf(need.skip)("a Flask-SocketIO server", () => {
   function flaskClient(
     server: FlaskServer,
     ttlSec: number,
-    options: Pick<AuthedSocketOptions, "getToken"> = {},
+    options: Pick<AuthedSocketOptions, "getToken" | "refreshMarginMs"> = {},
   ) {
     const seen = { reasons: [] as string[], loggedOut: null as string | null };
     const client = createAuthedSocket(server.url, {
@@ -90,17 +90,20 @@ describe.skipIf(need.skip)("a Flask-SocketIO server", () => {
     ["under Werkzeug (polling)", "threading"],
     ["under eventlet (websocket)", "eventlet"],
   ] as const)(
-    "cuts at expiry, %s: 3-s tokens over five handshakes, an acked emit every 100 ms: one kick to learn from, then every rotation before expiry and no ack lost",
+    "cuts at expiry, %s: 3-s tokens over seven handshakes, an acked emit every 100 ms: one kick to learn from, then every rotation before expiry and no ack lost",
     async (_served, asyncMode) => {
       const server = await flask({ cutAtExpiry: true, asyncMode });
-      const { client, seen } = flaskClient(server, 3);
+      // A 3-s token's default window ends 300 ms before expiry, which leaves the drain about 200 ms. Werkzeug's
+      // polling round trip beside the rest of the suite on two cores can take longer (1 ack lost in 1 of 5 full
+      // runs): leave 1 s, as an app on a slow link to a server that cuts at expiry would.
+      const { client, seen } = flaskClient(server, 3, { refreshMarginMs: 1000 });
       await client.waitFor("authenticated", { timeoutMs: 10_000 });
       const loop = ackLoop(client, { everyMs: 100, timeoutMs: 3000 });
       let outcome: Awaited<ReturnType<typeof loop.stop>> | undefined;
       try {
-        await waitUntil(() => server.accepted().length >= 5, {
+        await waitUntil(() => server.accepted().length >= 7, {
           timeoutMs: 30_000,
-          what: "five accepted handshakes",
+          what: "seven accepted handshakes",
         });
       } finally {
         outcome = await loop.stop();
