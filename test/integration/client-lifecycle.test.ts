@@ -44,6 +44,17 @@ function track(client: AuthedSocket) {
   return seen;
 }
 
+/**
+ * A client whose stored token is signed with a key no test server trusts (only the server can tell it is bad), with a
+ * counting `refresher`; tracked, so it is closed after the test.
+ */
+async function foreignTokenClient(s: { url: string }) {
+  const r = refresher();
+  const foreign = await signForeignToken();
+  const client = createAuthedSocket(s.url, { getToken: () => foreign, refresh: r.refresh, logger: null });
+  return { r, client, seen: track(client) };
+}
+
 /** A refresh provider that signs real tokens and counts calls. */
 function refresher(ttlSec = 60) {
   const calls: RefreshContext[] = [];
@@ -82,11 +93,8 @@ describe("getting the first token", () => {
 describe("server refusals", () => {
   it('recovers from "Invalid or expired token" (no data) with exactly one refresh', async () => {
     const s = await server({ style: "message" });
-    const r = refresher();
     // A token signed with another key: the client cannot know it is bad, only the server can.
-    const foreign = await signForeignToken();
-    const client = createAuthedSocket(s.url, { getToken: () => foreign, refresh: r.refresh, logger: null });
-    const seen = track(client);
+    const { r, client, seen } = await foreignTokenClient(s);
     await client.waitFor("authenticated", { timeoutMs: 5000 });
     expect(r.calls.map((c) => c.reason)).toEqual(["rejected"]);
     expect(s.handshakes.map((h) => h.verdict)).toEqual(["invalid", "accepted"]);
@@ -150,10 +158,7 @@ describe("server refusals", () => {
 
   it("recovers from a server that accepts, then emits auth_error and disconnects", async () => {
     const s = await server({ style: "accept-then-complain" });
-    const r = refresher();
-    const foreign = await signForeignToken();
-    const client = createAuthedSocket(s.url, { getToken: () => foreign, refresh: r.refresh, logger: null });
-    const seen = track(client);
+    const { r, client, seen } = await foreignTokenClient(s);
     await waitUntil(() => (seen.authenticated?.length ?? 0) >= 2, {
       what: "a second authenticated",
       timeoutMs: 8000,
@@ -166,10 +171,7 @@ describe("server refusals", () => {
 
   it("takes a server's disconnect before it answered the CONNECT as a refusal, and drops the auth_error sent with it", async () => {
     const s = await server({ style: "complain-before-connect" });
-    const r = refresher();
-    const foreign = await signForeignToken();
-    const client = createAuthedSocket(s.url, { getToken: () => foreign, refresh: r.refresh, logger: null });
-    const seen = track(client);
+    const { r, client, seen } = await foreignTokenClient(s);
     await client.waitFor("authenticated", { timeoutMs: 8000 });
     // Long enough for a stale auth_error to have been delivered on the new connection and acted on.
     await client.socket.timeout(2000).emitWithAck("echo", "after");
@@ -188,9 +190,7 @@ describe("server refusals", () => {
 
   it("a server that accepts and then disconnects a bad token without a word (a NestJS handleConnection): one forced refresh, then connected", async () => {
     const s = await server({ style: "disconnect-on-connection" });
-    const r = refresher();
-    const foreign = await signForeignToken();
-    const client = createAuthedSocket(s.url, { getToken: () => foreign, refresh: r.refresh, logger: null });
+    const { r, client } = await foreignTokenClient(s);
     await waitUntil(() => s.accepted().length >= 1, { what: "an accepted handshake", timeoutMs: 8000 });
     await client.socket.timeout(2000).emitWithAck("echo", "after");
     expect({
