@@ -38,8 +38,14 @@ describe("clock skew of ±10 minutes with 3-s tokens", () => {
         for (const socket of server.io.sockets.sockets.values()) socket.conn.close();
       }, 700);
       cleanups.push(() => clearInterval(drops));
+      // At least 8 s of drops and at least six handshakes: socket.io's reconnect delay (0.5–1.5 s) sets how many
+      // handshakes 8 s holds, so wait for the count rather than assume it.
       const until = Date.now() + 8000;
-      await waitUntil(() => Date.now() > until, { timeoutMs: 10_000, what: "8 s of drops", intervalMs: 50 });
+      await waitUntil(() => Date.now() > until && server.handshakes.length >= 6, {
+        timeoutMs: 20_000,
+        what: "8 s of drops and six handshakes",
+        intervalMs: 50,
+      });
       clearInterval(drops);
       await client.waitFor("authenticated", { timeoutMs: 10_000 }).catch(() => undefined);
       const verdicts = server.handshakes.map((h) => h.verdict);
